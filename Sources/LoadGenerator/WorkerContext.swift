@@ -1,0 +1,25 @@
+/// What both scripted workers need to know about the run.
+struct WorkerContext: Sendable {
+    var namespace: String
+    var taskQueue: String
+    var identity: String
+    var workload: Workload
+    var workflowTimeoutSeconds: Int
+    var stats: RunStats
+}
+
+/// Doubling pause after consecutive poll failures, so an unreachable server is not hammered.
+struct PollBackoff: Sendable {
+    private(set) var next = BenchLimits.pollErrorBackoffInitial
+
+    mutating func reset() {
+        next = BenchLimits.pollErrorBackoffInitial
+    }
+
+    /// The pause to take now; the following one is twice as long, up to the maximum.
+    mutating func take() -> Duration {
+        let pause = next
+        next = min(next * 2, BenchLimits.pollErrorBackoffMax)
+        return pause
+    }
+}

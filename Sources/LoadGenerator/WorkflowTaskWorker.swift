@@ -1,0 +1,100 @@
+import GRPCCore
+import TemporalAPI
+
+/// Polls the run's workflow task queue and answers each task with the workload's scripted
+/// commands. Keeps no workflow state: every task carries the full history (the worker never asks
+/// for a sticky queue), and the reply is a pure function of that history.
+struct WorkflowTaskWorker: Sendable {
+    let clients: ClientPool
+    let pollers: Int
+    let context: WorkerContext
+
+    /// Runs `pollers` poll loops until the calling task is cancelled.
+    func run() async {
+        await withDiscardingTaskGroup { group in
+            for index in 0..<pollers {
+                group.addTask { await pollLoop(client: clients.client(index)) }
+            }
+        }
+    }
+
+    private func pollLoop(client: WorkflowServiceClient) async {
+        var backoff = PollBackoff()
+        var request = Temporal_Api_Workflowservice_V1_PollWorkflowTaskQueueRequest()
+        request.namespace = context.namespace
+        request.taskQueue.name = context.taskQueue
+        request.taskQueue.kind = .normal
+        request.identity = context.identity
+        while !Task.isCancelled {
+            do {
+                var task: Temporal_Api_Workflowservice_V1_PollWorkflowTaskQueueResponse? =
+                    try await client.pollWorkflowTaskQueue(request, options: .timeout(BenchLimits.pollTimeout))
+                backoff.reset()
+                // An empty response is an idle long poll ending; a reply may carry the next task inline.
+                while let current = task, !current.taskToken.isEmpty {
+                    context.stats.recordTransition()
+                    task = try await handle(current, client: client)
+                }
+            } catch {
+                if Task.isCancelled || error.isCancellation { return }
+                context.stats.recordError(.worker, "workflow task: \(describe(error))")
+                try? await Task.sleep(for: backoff.take())
+            }
+        }
+    }
+
+    /// Answers one workflow task; returns the next task if the server handed one back inline.
+    private func handle(
+        _ task: Temporal_Api_Workflowservice_V1_PollWorkflowTaskQueueResponse,
+        client: WorkflowServiceClient
+    ) async throws -> Temporal_Api_Workflowservice_V1_PollWorkflowTaskQueueResponse? {
+        let events = try await fullHistory(of: task, client: client)
+        let workflowID = task.workflowExecution.workflowID
+        let progress = WorkflowProgress(workflowID: workflowID, events: events)
+        let script = WorkloadScript.nextCommands(workload: context.workload, progress: progress)
+
+        var reply = Temporal_Api_Workflowservice_V1_RespondWorkflowTaskCompletedRequest()
+        reply.namespace = context.namespace
+        reply.taskToken = task.taskToken
+        reply.identity = context.identity
+        reply.returnNewWorkflowTask = true
+        reply.commands = script.map {
+            $0.command(taskQueue: context.taskQueue, activityScheduleToCloseSeconds: Int64(context.workflowTimeoutSeconds))
+        }
+        let response = try await client.respondWorkflowTaskCompleted(reply, options: .timeout(BenchLimits.rpcTimeout))
+        context.stats.recordTransition()
+        return response.hasWorkflowTask ? response.workflowTask : nil
+    }
+
+    /// The task's history, with any further pages fetched.
+    private func fullHistory(
+        of task: Temporal_Api_Workflowservice_V1_PollWorkflowTaskQueueResponse,
+        client: WorkflowServiceClient
+    ) async throws -> [Temporal_Api_History_V1_HistoryEvent] {
+        var events = task.history.events
+        var pageToken = task.nextPageToken
+        var pages = 0
+        while !pageToken.isEmpty {
+            pages += 1
+            guard pages <= BenchLimits.maxHistoryPages else {
+                throw RPCError(code: .outOfRange, message: "history of \(task.workflowExecution.workflowID) has over \(BenchLimits.maxHistoryPages) pages")
+            }
+            var request = Temporal_Api_Workflowservice_V1_GetWorkflowExecutionHistoryRequest()
+            request.namespace = context.namespace
+            request.execution = task.workflowExecution
+            request.nextPageToken = pageToken
+            let page = try await client.getWorkflowExecutionHistory(request, options: .timeout(BenchLimits.rpcTimeout))
+            events.append(contentsOf: page.history.events)
+            pageToken = page.nextPageToken
+        }
+        return events
+    }
+}
+
+/// A short, single-line description of an RPC failure for the report.
+func describe(_ error: any Error) -> String {
+    if let rpcError = error as? RPCError {
+        return "\(rpcError.code): \(rpcError.message)"
+    }
+    return String(describing: error)
+}

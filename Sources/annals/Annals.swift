@@ -1,0 +1,9 @@
+import ArgumentParser
+
+@main
+struct Annals: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "annals",
+        abstract: "A Temporal-compatible workflow server for one machine, on its own storage engine.",
+        subcommands: [StoreCommand.self])
+}
