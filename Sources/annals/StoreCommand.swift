@@ -3,6 +3,9 @@ import ArgumentParser
 struct StoreCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "store",
-        abstract: "Inspect and check a data directory without the server.",
-        subcommands: [])
+        abstract: "Inspect, check and stress a data directory without the server.",
+        discussion: "These commands use the storage modules only, so they work on a directory whose server will not start.",
+        subcommands: [
+            StoreStatsCommand.self, StoreVerifyCommand.self, LogStressCommand.self, LogStressVerifyCommand.self,
+        ])
 }

@@ -1,0 +1,80 @@
+import ArgumentParser
+import StorageIO
+import StorageLog
+
+struct StoreStatsCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "stats",
+        abstract: "Print segments, bytes on disk, logical bytes and compression ratio of a data directory's log.",
+        discussion: "Read-only: scans the log without taking the directory lock or changing any file.\nExample: annals store stats ./annals-data")
+
+    @Argument(help: "The data directory.")
+    var directory: String
+
+    @Flag(help: "Print one JSON object instead of text.")
+    var json = false
+
+    func run() async throws {
+        let fileSystem = PosixFileSystem()
+        guard fileSystem.isDirectory(directory) else {
+            throw ValidationError("\(directory) is not a directory")
+        }
+        let report = try LogRecovery.scan(directory: directory, fileSystem: fileSystem)
+        let stats = LogStats(segments: report.segments, durableLSN: report.nextLSN - 1)
+        if json {
+            var fields: [String] = []
+            fields.append("\"directory\":\(jsonString(directory))")
+            fields.append("\"segments\":\(stats.segments.count)")
+            fields.append("\"records\":\(stats.records)")
+            fields.append("\"lastLSN\":\(stats.durableLSN)")
+            fields.append("\"bytesOnDisk\":\(stats.bytesOnDisk)")
+            fields.append("\"logicalBytes\":\(stats.logicalBytes)")
+            fields.append("\"storedPayloadBytes\":\(stats.storedPayloadBytes)")
+            fields.append("\"compressionRatio\":\(formatRatio(stats.compressionRatio))")
+            fields.append("\"findings\":\(report.findings.count)")
+            print("{" + fields.joined(separator: ",") + "}")
+            return
+        }
+        print("directory        \(directory)")
+        print("segments         \(stats.segments.count)")
+        print("records          \(stats.records)")
+        print("last LSN         \(stats.durableLSN)")
+        print("bytes on disk    \(stats.bytesOnDisk)")
+        print("logical bytes    \(stats.logicalBytes)")
+        print("compression      \(formatRatio(stats.compressionRatio))x")
+        for (segment, path) in zip(report.segments, report.segmentPaths) {
+            let last = segment.lastLSN.map(String.init) ?? "-"
+            print("  \(path)  LSN \(segment.firstLSN)...\(last)  frames \(segment.frames)  records \(segment.records)  bytes \(segment.bytes)")
+        }
+        if !report.findings.isEmpty {
+            print("findings (run `annals store verify \(directory)`):")
+            for finding in report.findings { print("  \(finding)") }
+        }
+    }
+}
+
+func formatRatio(_ value: Double) -> String {
+    let hundredths = Int((value * 100).rounded())
+    let fraction = hundredths % 100
+    return "\(hundredths / 100).\(fraction < 10 ? "0" : "")\(fraction)"
+}
+
+func jsonString(_ text: String) -> String {
+    var out = "\""
+    for scalar in text.unicodeScalars {
+        switch scalar {
+        case "\"": out += "\\\""
+        case "\\": out += "\\\\"
+        case "\n": out += "\\n"
+        case "\t": out += "\\t"
+        default:
+            if scalar.value < 0x20 {
+                let hex = String(scalar.value, radix: 16)
+                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+            } else {
+                out.unicodeScalars.append(scalar)
+            }
+        }
+    }
+    return out + "\""
+}
