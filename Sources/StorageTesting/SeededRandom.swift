@@ -17,26 +17,30 @@ public struct SeededRandom: RandomNumberGenerator, Sendable {
         return z ^ (z >> 31)
     }
 
-    /// A seed from the environment variable `ANNALS_TEST_SEED` if set, else a fresh random one.
-    public static func seedFromEnvironment(default fallback: UInt64? = nil) -> UInt64 {
+    /// The seed of a randomized test: `ANNALS_TEST_SEED` if set (to replay a failure or explore
+    /// new seeds), else the test's fixed default, so CI runs are deterministic. Tests print it.
+    public static func seedFromEnvironment(default fallback: UInt64) -> UInt64 {
         if let text = getenvString("ANNALS_TEST_SEED"), let value = UInt64(text) { return value }
-        return fallback ?? UInt64.random(in: 1...UInt64.max)
+        return fallback
     }
 
     /// `count` bytes that look like Temporal history events (JSON-ish text with repeated keys), so
-    /// they compress like real payloads.
+    /// they compress like real payloads: a window of a fixed 2 MiB text, with a few bytes changed.
     public mutating func eventLikeBytes(count: Int) -> [UInt8] {
-        let words = ["\"eventId\":", "\"eventType\":\"ActivityTaskScheduled\"", "\"workflowId\":\"order-",
-                     "\"taskQueue\":{\"name\":\"orders\"}", "\"attempt\":1,", "\"payload\":\"", "\"identity\":\"worker@host-",
-                     "\"scheduleToCloseTimeout\":\"60s\"", "{", "}", ",", "\"eventTime\":\"2026-11-29T04:"]
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity(count + 64)
-        while bytes.count < count {
-            bytes.append(contentsOf: words[Int(next() % UInt64(words.count))].utf8)
-            let n = next() % 100_000
-            bytes.append(contentsOf: String(n).utf8)
+        let pool = eventTextPool
+        var out: [UInt8]
+        if count <= pool.count {
+            let start = Int(next() % UInt64(pool.count - count + 1))
+            out = Array(pool[start..<(start + count)])
+        } else {
+            out = []
+            out.reserveCapacity(count)
+            while out.count < count { out.append(contentsOf: pool.prefix(count - out.count)) }
         }
-        return Array(bytes.prefix(count))
+        if count > 0 {
+            for _ in 0..<(1 + count / 256) { out[Int(next() % UInt64(count))] = UInt8(48 + next() % 10) }
+        }
+        return out
     }
 
     public mutating func bytes(count: Int) -> [UInt8] {
@@ -60,3 +64,25 @@ private func getenvString(_ name: String) -> String? {
     guard let value = getenv(name) else { return nil }
     return String(cString: value)
 }
+
+/// 2 MiB of JSON-like history-event text, made once.
+let eventTextPool: [UInt8] = {
+    let words: [[UInt8]] = [
+        "\"eventId\":", "\"eventType\":\"ActivityTaskScheduled\"", "\"workflowId\":\"order-",
+        "\"taskQueue\":{\"name\":\"orders\"}", "\"attempt\":1,", "\"payload\":\"", "\"identity\":\"worker@host-",
+        "\"scheduleToCloseTimeout\":\"60s\"", "{", "}", ",", "\"eventTime\":\"2026-11-29T04:",
+    ].map { Array($0.utf8) }
+    var rng = SeededRandom(seed: 0x5EED)
+    var bytes: [UInt8] = []
+    let size = 2 << 20
+    bytes.reserveCapacity(size + 64)
+    while bytes.count < size {
+        bytes.append(contentsOf: words[Int(rng.next() % UInt64(words.count))])
+        var n = rng.next() % 100_000
+        repeat {
+            bytes.append(UInt8(48 + n % 10))
+            n /= 10
+        } while n > 0
+    }
+    return Array(bytes.prefix(size))
+}()

@@ -9,6 +9,7 @@
 
 import GRPCCore
 
+@available(macOS 15.0, iOS 18.0, watchOS 11.0, tvOS 18.0, visionOS 2.0, *)
 extension Temporal_Api_Workflowservice_V1_WorkflowService.ServiceProtocol {
     public func registerNamespace(
         request: GRPCCore.ServerRequest<Temporal_Api_Workflowservice_V1_RegisterNamespaceRequest>,
@@ -872,6 +873,7 @@ extension Temporal_Api_Workflowservice_V1_WorkflowService.ServiceProtocol {
     }
 }
 
+@available(macOS 15.0, iOS 18.0, watchOS 11.0, tvOS 18.0, visionOS 2.0, *)
 extension Temporal_Api_Operatorservice_V1_OperatorService.ServiceProtocol {
     public func addSearchAttributes(
         request: GRPCCore.ServerRequest<Temporal_Api_Operatorservice_V1_AddSearchAttributesRequest>,
