@@ -11,29 +11,40 @@ enum StressRecord {
     static let headerBytes = 24
 
     static func make(seed: UInt64, run: UInt32, writer: UInt32, seq: UInt64, maxBytes: Int) -> [UInt8] {
-        var rng = SplitMix(seed ^ (UInt64(run) << 48) ^ (UInt64(writer) << 32) ^ seq &* 0x9E37_79B9)
+        var rng = SplitMix(key(seed: seed, run: run, writer: writer, seq: seq))
         let length = Int(rng.next() % UInt64(max(1, maxBytes - headerBytes) + 1))
+        return make(seed: seed, run: run, writer: writer, seq: seq, bodyLength: length)
+    }
+
+    private static func key(seed: UInt64, run: UInt32, writer: UInt32, seq: UInt64) -> UInt64 {
+        seed ^ (UInt64(run) << 48) ^ (UInt64(writer) << 32) ^ (seq &* 0x9E37_79B9)
+    }
+
+    static func make(seed: UInt64, run: UInt32, writer: UInt32, seq: UInt64, bodyLength: Int) -> [UInt8] {
+        var rng = SplitMix(key(seed: seed, run: run, writer: writer, seq: seq) ^ 0xB0D1)
         var bytes: [UInt8] = []
-        bytes.reserveCapacity(headerBytes + length)
+        bytes.reserveCapacity(headerBytes + bodyLength)
         for value in [magic, run, writer] { withUnsafeBytes(of: value.littleEndian) { bytes.append(contentsOf: $0) } }
         withUnsafeBytes(of: seq.littleEndian) { bytes.append(contentsOf: $0) }
-        withUnsafeBytes(of: UInt32(length).littleEndian) { bytes.append(contentsOf: $0) }
+        withUnsafeBytes(of: UInt32(bodyLength).littleEndian) { bytes.append(contentsOf: $0) }
         let alphabet = Array("{\"eventType\":\"ActivityTaskCompleted\",\"attempt\":1}0123456789".utf8)
-        while bytes.count < headerBytes + length {
+        while bytes.count < headerBytes + bodyLength {
             let word = rng.next()
             bytes.append(alphabet[Int(word % UInt64(alphabet.count))])
             if word & 0xF0 == 0 { bytes.append(UInt8(truncatingIfNeeded: word >> 8)) }
         }
-        return Array(bytes.prefix(headerBytes + length))
+        return Array(bytes.prefix(headerBytes + bodyLength))
     }
 
     /// (run, writer, seq) if `bytes` is exactly what `make` produces for them.
-    static func parse(_ bytes: UnsafeRawBufferPointer, seed: UInt64, maxBytes: Int) -> (UInt32, UInt32, UInt64)? {
+    static func parse(_ bytes: UnsafeRawBufferPointer, seed: UInt64) -> (UInt32, UInt32, UInt64)? {
         guard bytes.count >= headerBytes, bytes.loadUnaligned(as: UInt32.self) == magic.littleEndian else { return nil }
         let run = UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: 4, as: UInt32.self))
         let writer = UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: 8, as: UInt32.self))
         let seq = UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: 12, as: UInt64.self))
-        let expected = make(seed: seed, run: run, writer: writer, seq: seq, maxBytes: maxBytes)
+        let length = Int(UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: 20, as: UInt32.self)))
+        guard length == bytes.count - headerBytes else { return nil }
+        let expected = make(seed: seed, run: run, writer: writer, seq: seq, bodyLength: length)
         return expected.elementsEqual(bytes) ? (run, writer, seq) : nil
     }
 }
@@ -106,7 +117,6 @@ struct LogStressVerifyCommand: AsyncParsableCommand {
 
     @Argument(help: "The log directory.") var directory: String
     @Option(help: "Seed the workload used.") var seed: UInt64
-    @Option(help: "Largest record in bytes the workload used.") var maxRecordBytes: Int = 4096
     @Option(help: "File of `ack LSN RUN WRITER SEQ` lines (others are ignored).") var acks: String?
 
     func run() async throws {
@@ -114,7 +124,7 @@ struct LogStressVerifyCommand: AsyncParsableCommand {
         var seen: [LSNKey: UInt64] = [:]
         var problem: String? = nil
         try log.scan(from: 1) { lsn, bytes in
-            guard let (run, writer, seq) = StressRecord.parse(bytes, seed: seed, maxBytes: maxRecordBytes) else {
+            guard let (run, writer, seq) = StressRecord.parse(bytes, seed: seed) else {
                 problem = "LSN \(lsn): \(bytes.count) bytes that the workload never wrote (partial or corrupt record)"
                 return false
             }
