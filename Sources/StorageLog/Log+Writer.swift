@@ -75,6 +75,7 @@ extension Log {
             segment.noteFrame(header, at: offset)
             nextLSN = header.nextLSN
             durableLSN = header.nextLSN - 1
+            checkInvariants()
         }
         return positions
     }

@@ -1,0 +1,34 @@
+// swift-tools-version: 6.1
+//
+// Benchmarks live in their own package so the main package's graph stays free of the benchmark
+// plugin and its malloc interposer. Run from this directory:
+//   swift package --allow-writing-to-package-directory benchmark --target LogBenchmarks
+// Results and the commands that produced them are recorded in ../docs/benchmarks.md.
+
+import Foundation
+import PackageDescription
+
+// A path dependency's identity is its directory's name, which depends on where the repository was
+// cloned; derive it instead of hard-coding "annals".
+let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().lastPathComponent
+
+let package = Package(
+    name: "annals-benchmarks",
+    platforms: [.macOS(.v15)],
+    dependencies: [
+        .package(path: "../"),
+        .package(url: "https://github.com/ordo-one/package-benchmark", from: "1.38.1", traits: ["MallocInterposer"]),
+    ],
+    targets: [
+        .executableTarget(
+            name: "LogBenchmarks",
+            dependencies: [
+                .product(name: "Benchmark", package: "package-benchmark"),
+                .product(name: "StorageLog", package: root),
+                .product(name: "StorageTesting", package: root),
+            ],
+            path: "Benchmarks/LogBenchmarks",
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "package-benchmark")]
+        ),
+    ]
+)
