@@ -36,6 +36,16 @@ struct KillTests {
             while (try? Data(contentsOf: URL(fileURLWithPath: acksPath)).count) ?? 0 == 0 && Date() < deadline {
                 usleep(2_000)
             }
+            if round == 1 {
+                // While the child holds the directory, another process is refused, naming its pid.
+                let lockedOutput = directory + "-locked"
+                defer { try? FileManager.default.removeItem(atPath: lockedOutput) }
+                let second = try launch(["store", "log-stress-verify", directory, "--seed", "1"], stdout: lockedOutput, stderr: true)
+                second.waitUntilExit()
+                let text = (try? String(contentsOfFile: lockedOutput, encoding: .utf8)) ?? ""
+                #expect(second.terminationStatus != 0)
+                #expect(text.contains("locked by pid \(child.processIdentifier)"), "\(text)")
+            }
             usleep(useconds_t(1_000 + rng.next() % 150_000))
             kill(child.processIdentifier, SIGKILL)
             child.waitUntilExit()
@@ -60,13 +70,14 @@ struct KillTests {
         print("KillTests: \(Self.kills) kills, \(totalAcks) acknowledged records verified")
     }
 
-    func launch(_ arguments: [String], stdout path: String) throws -> Process {
-        FileManager.default.createFile(atPath: path, contents: nil)
+    func launch(_ arguments: [String], stdout path: String, stderr: Bool = false) throws -> Process {
+        _ = FileManager.default.createFile(atPath: path, contents: nil)
         let process = Process()
         process.executableURL = annalsExecutable()
         process.arguments = arguments
-        process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
-        process.standardError = FileHandle.standardError
+        let output = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
+        process.standardOutput = output
+        process.standardError = stderr ? output : FileHandle.standardError
         try process.run()
         return process
     }

@@ -51,6 +51,28 @@ let benchmarks: @Sendable () -> Void = {
         benchmark.stopMeasurement()
     }
 
+    Benchmark("Anchor 4 KiB pwrite + fdatasync into a zero-filled file") { benchmark in
+        let path = freshDirectory("anchor-prealloc") + "/file"
+        let fd = open(path, O_CREAT | O_TRUNC | O_RDWR, 0o644)
+        precondition(fd >= 0)
+        defer { close(fd) }
+        let size = 256 << 20
+        let zeros = [UInt8](repeating: 0, count: 1 << 20)
+        for offset in stride(from: 0, to: size, by: zeros.count) {
+            precondition(zeros.withUnsafeBytes { pwrite(fd, $0.baseAddress, $0.count, off_t(offset)) } == zeros.count)
+        }
+        precondition(fsync(fd) == 0)
+        let block = [UInt8](repeating: 0x5A, count: 4096)
+        var offset: off_t = 0
+        benchmark.startMeasurement()
+        for _ in benchmark.scaledIterations {
+            precondition(block.withUnsafeBytes { pwrite(fd, $0.baseAddress, 4096, offset) } == 4096)
+            precondition(fdatasync(fd) == 0)
+            offset = (offset + 4096) % off_t(size)
+        }
+        benchmark.stopMeasurement()
+    }
+
     let block: [UInt8] = Array(eventRecords[0..<64].joined())
     Benchmark(
         "Anchor LZ4 compress 64 KiB event block",
