@@ -30,14 +30,14 @@ extension Log {
 
             if let failure {
                 let error = Log.failedError(failure, directory: directory)
-                for entry in batch { entry.continuation.resume(throwing: error) }
+                for entry in batch { entry.completion(.failure(error)) }
                 continue
             }
             do {
                 let positions = try write(batch, builder: &builder, output: &output)
-                for (entry, position) in zip(batch, positions) { entry.continuation.resume(returning: position) }
+                for (entry, position) in zip(batch, positions) { entry.completion(.success(position)) }
             } catch {
-                for entry in batch { entry.continuation.resume(throwing: error) }
+                for entry in batch { entry.completion(.failure(error)) }
             }
         }
     }
@@ -108,16 +108,16 @@ extension Log {
     }
 
     private func markFailed(_ error: StorageError) {
-        lock.withLock {
-            if failure == nil { failure = error }
-            var drained = pending
-            drained.append(contentsOf: admissionWaiters)
+        let drained: [PendingAppend] = lock.withLock {
+            if self.failure == nil { self.failure = error }
+            let drained = pending + admissionWaiters
             pending.removeAll()
             admissionWaiters.removeAll()
             pendingBytes = 0
-            let failure = Log.failedError(error, directory: directory)
-            for entry in drained { entry.continuation.resume(throwing: failure) }
+            return drained
         }
+        let stopped = Log.failedError(error, directory: directory)
+        for entry in drained { entry.completion(.failure(stopped)) }
     }
 
     /// The segment to append to, rolling to a new one when the current one is full.

@@ -42,7 +42,7 @@ public final class Log: @unchecked Sendable {
 
     struct PendingAppend {
         var record: [UInt8]
-        var continuation: CheckedContinuation<LogPosition, any Error>
+        var completion: @Sendable (Result<LogPosition, any Error>) -> Void
     }
 
     /// Opens (creating if needed) the log in `directory`, recovering from any crash.
@@ -143,35 +143,43 @@ public final class Log: @unchecked Sendable {
     /// Throws `.limitExceeded` for records over `LogLimits.maxRecordBytes`, `.closed` after `close`
     /// or after a failed fsync, and the I/O error of a failed write (the record was not appended).
     public func append(_ record: [UInt8]) async throws -> LogPosition {
-        guard record.count <= LogLimits.maxRecordBytes else {
-            throw StorageError(
-                .limitExceeded, "record of \(record.count) bytes exceeds the limit of \(LogLimits.maxRecordBytes) bytes")
+        try await withCheckedThrowingContinuation { continuation in
+            enqueue(record) { continuation.resume(with: $0) }
         }
-        return try await withCheckedThrowingContinuation { continuation in
-            let entry = PendingAppend(record: record, continuation: continuation)
-            lock.lock()
-            if let failure {
-                lock.unlock()
-                continuation.resume(throwing: Log.failedError(failure, directory: directory))
-                return
+    }
+
+    /// Queues one record and returns at once; `completion` runs on the writer thread once the
+    /// record is durable (or failed). Records get LSNs in the order `enqueue` calls return, which
+    /// lets a caller keep its own state in log order. `completion` must not block.
+    public func enqueue(_ record: [UInt8], completion: @escaping @Sendable (Result<LogPosition, any Error>) -> Void) {
+        guard record.count <= LogLimits.maxRecordBytes else {
+            completion(.failure(StorageError(
+                .limitExceeded, "record of \(record.count) bytes exceeds the limit of \(LogLimits.maxRecordBytes) bytes")))
+            return
+        }
+        let entry = PendingAppend(record: record, completion: completion)
+        lock.lock()
+        if let failure {
+            lock.unlock()
+            completion(.failure(Log.failedError(failure, directory: directory)))
+            return
+        }
+        switch state {
+        case .open:
+            if pending.count < options.maxPendingRecords
+                && (pending.isEmpty || pendingBytes + record.count <= options.maxPendingBytes)
+                && admissionWaiters.isEmpty
+            {
+                pending.append(entry)
+                pendingBytes += record.count
+                lock.signal()
+            } else {
+                admissionWaiters.append(entry)
             }
-            switch state {
-            case .open:
-                if pending.count < options.maxPendingRecords
-                    && (pending.isEmpty || pendingBytes + record.count <= options.maxPendingBytes)
-                    && admissionWaiters.isEmpty
-                {
-                    pending.append(entry)
-                    pendingBytes += record.count
-                    lock.signal()
-                } else {
-                    admissionWaiters.append(entry)
-                }
-                lock.unlock()
-            case .closing, .closed:
-                lock.unlock()
-                continuation.resume(throwing: StorageError(.closed, "the log in \(directory) is closed"))
-            }
+            lock.unlock()
+        case .closing, .closed:
+            lock.unlock()
+            completion(.failure(StorageError(.closed, "the log in \(directory) is closed")))
         }
     }
 
