@@ -6,6 +6,8 @@
 //   StorageIO          FileSystem / FileHandle protocols, POSIX implementation, directory lock
 //   StorageCodec       pure byte formats: integers, checksums, LZ4, log segment header and frame
 //   StorageLog         segmented append-only log with group commit and tail recovery
+//   StorageIndex       ordered in-memory index structures (memtable); sorted index files come next
+//   StorageEngine      tables, partitions, clustering-ordered scans, compare-and-set over the log
 //   StorageTesting     in-memory crash-cloning file system, fault injection, seeded RNG (tests only)
 //   annals             the one executable
 //
@@ -27,6 +29,7 @@ let package = Package(
     products: [
         .executable(name: "annals", targets: ["annals"]),
         .library(name: "StorageLog", targets: ["StorageLog"]),
+        .library(name: "StorageEngine", targets: ["StorageEngine"]),
         .library(name: "StorageTesting", targets: ["StorageTesting"]),
     ],
     dependencies: [
@@ -60,6 +63,16 @@ let package = Package(
             swiftSettings: upcoming
         ),
         .target(
+            name: "StorageIndex",
+            dependencies: ["StorageIO", "StorageCodec"],
+            swiftSettings: upcoming
+        ),
+        .target(
+            name: "StorageEngine",
+            dependencies: ["StorageIO", "StorageCodec", "StorageLog", "StorageIndex"],
+            swiftSettings: upcoming
+        ),
+        .target(
             name: "StorageTesting",
             dependencies: ["StorageIO", "StorageCodec"],
             swiftSettings: upcoming
@@ -81,6 +94,11 @@ let package = Package(
             name: "StorageLogTests",
             dependencies: ["StorageLog", "StorageCodec", "StorageTesting"],
             exclude: [],
+            swiftSettings: upcoming
+        ),
+        .testTarget(
+            name: "StorageEngineTests",
+            dependencies: ["StorageEngine", "StorageIndex", "StorageLog", "StorageCodec", "StorageTesting"],
             swiftSettings: upcoming
         ),
         .testTarget(

@@ -86,6 +86,10 @@ extension Log {
         do {
             try segment.handle.writeAll(bytes, at: offset)
         } catch let writeError as StorageError {
+            if options.stopOnWriteError {
+                markFailed(writeError)
+                throw Log.failedError(writeError, directory: directory)
+            }
             do {
                 try segment.handle.truncate(to: offset)
                 try segment.handle.dataSync()

@@ -144,26 +144,27 @@ public final class Log: @unchecked Sendable {
     /// or after a failed fsync, and the I/O error of a failed write (the record was not appended).
     public func append(_ record: [UInt8]) async throws -> LogPosition {
         try await withCheckedThrowingContinuation { continuation in
-            enqueue(record) { continuation.resume(with: $0) }
+            do {
+                try enqueue(record) { continuation.resume(with: $0) }
+            } catch {
+                continuation.resume(throwing: error)
+            }
         }
     }
 
-    /// Queues one record and returns at once; `completion` runs on the writer thread once the
-    /// record is durable (or failed). Records get LSNs in the order `enqueue` calls return, which
-    /// lets a caller keep its own state in log order. `completion` must not block.
-    public func enqueue(_ record: [UInt8], completion: @escaping @Sendable (Result<LogPosition, any Error>) -> Void) {
+    /// Queues one record and returns at once, or throws if it cannot be queued (too large, log
+    /// closed or stopped). `completion` then runs exactly once, on the writer thread, when the
+    /// record is durable or has failed; it must not block. Records get LSNs in the order
+    /// `enqueue` calls return, which lets a caller keep its own state in log order.
+    public func enqueue(_ record: [UInt8], completion: @escaping @Sendable (Result<LogPosition, any Error>) -> Void) throws {
         guard record.count <= LogLimits.maxRecordBytes else {
-            completion(.failure(StorageError(
-                .limitExceeded, "record of \(record.count) bytes exceeds the limit of \(LogLimits.maxRecordBytes) bytes")))
-            return
+            throw StorageError(
+                .limitExceeded, "record of \(record.count) bytes exceeds the limit of \(LogLimits.maxRecordBytes) bytes")
         }
         let entry = PendingAppend(record: record, completion: completion)
         lock.lock()
-        if let failure {
-            lock.unlock()
-            completion(.failure(Log.failedError(failure, directory: directory)))
-            return
-        }
+        defer { lock.unlock() }
+        if let failure { throw Log.failedError(failure, directory: directory) }
         switch state {
         case .open:
             if pending.count < options.maxPendingRecords
@@ -176,10 +177,8 @@ public final class Log: @unchecked Sendable {
             } else {
                 admissionWaiters.append(entry)
             }
-            lock.unlock()
         case .closing, .closed:
-            lock.unlock()
-            completion(.failure(StorageError(.closed, "the log in \(directory) is closed")))
+            throw StorageError(.closed, "the log in \(directory) is closed")
         }
     }
 

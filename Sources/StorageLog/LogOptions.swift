@@ -37,6 +37,10 @@ public struct LogOptions: Sendable {
     public var maxBatchBytes: Int
     public var maxPendingRecords: Int
     public var maxPendingBytes: Int
+    /// Stop the log (like after a failed fsync) when a write fails, instead of undoing it and
+    /// carrying on. A caller that validated queued records against earlier ones (the store's
+    /// compare-and-set) needs every later record to fail too.
+    public var stopOnWriteError: Bool = false
 
     public init(
         durability: Durability = .fsync, segmentBytes: Int = LogLimits.defaultSegmentBytes, compression: Bool = true,

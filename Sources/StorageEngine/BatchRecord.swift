@@ -1,0 +1,67 @@
+import StorageCodec
+import StorageIO
+
+/// The log record of one applied batch: materialized row images (puts) and deletes.
+/// Layout: docs/format/batch.md.
+struct BatchRecord: Equatable {
+    // Part of the on-disk format. Never change; add a new version instead.
+    enum Format {
+        static let version: UInt8 = 1
+        static let put: UInt8 = 1
+        static let delete: UInt8 = 2
+    }
+
+    struct Write: Equatable {
+        var table: String
+        var partition: [UInt8]
+        var clustering: [UInt8]
+        /// nil: delete the row.
+        var row: Row?
+    }
+
+    var writes: [Write]
+
+    func encoded() -> [UInt8] {
+        var out: [UInt8] = [Format.version]
+        out.appendLE(UInt32(writes.count))
+        for write in writes {
+            out.append(write.row == nil ? Format.delete : Format.put)
+            let table = Array(write.table.utf8)
+            out.appendLE(UInt16(table.count))
+            out.append(contentsOf: table)
+            out.appendLE(UInt32(write.partition.count))
+            out.append(contentsOf: write.partition)
+            out.appendLE(UInt32(write.clustering.count))
+            out.append(contentsOf: write.clustering)
+            write.row?.encode(into: &out)
+        }
+        return out
+    }
+
+    static func decode(_ bytes: [UInt8], lsn: UInt64) throws -> BatchRecord {
+        var reader = ByteReader(bytes, what: "batch record at LSN \(lsn)")
+        do {
+            let version = try reader.u8()
+            guard version == Format.version else {
+                throw StorageError(.corruption, "batch record at LSN \(lsn) has unknown version \(version)", offset: 0)
+            }
+            let count = try reader.u32()
+            var writes: [Write] = []
+            for _ in 0..<count {
+                let kind = try reader.u8()
+                guard kind == Format.put || kind == Format.delete else {
+                    throw StorageError(.corruption, "batch record at LSN \(lsn) has unknown write kind \(kind)", offset: Int64(reader.offset - 1))
+                }
+                let table = try reader.string(Int(try reader.u16()))
+                let partition = try reader.bytes(Int(try reader.u32()))
+                let clustering = try reader.bytes(Int(try reader.u32()))
+                let row = kind == Format.put ? try Row.decode(&reader) : nil
+                writes.append(Write(table: table, partition: partition, clustering: clustering, row: row))
+            }
+            guard reader.atEnd else {
+                throw StorageError(.corruption, "batch record at LSN \(lsn) has \(bytes.count - reader.offset) trailing bytes", offset: Int64(reader.offset))
+            }
+            return BatchRecord(writes: writes)
+        }
+    }
+}

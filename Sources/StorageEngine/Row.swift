@@ -1,0 +1,87 @@
+import StorageCodec
+import StorageIO
+
+/// A row: named columns holding bytes. Rows are stored and logged whole.
+public struct Row: Equatable, Sendable, CustomStringConvertible {
+    public var columns: [String: [UInt8]]
+
+    public init(_ columns: [String: [UInt8]] = [:]) {
+        self.columns = columns
+    }
+
+    public subscript(column: String) -> [UInt8]? {
+        get { columns[column] }
+        set { columns[column] = newValue }
+    }
+
+    /// Bytes this row occupies in memory and in its encoding, roughly.
+    var byteCount: Int { columns.reduce(4) { $0 + 6 + $1.key.utf8.count + $1.value.count } }
+
+    public var description: String {
+        "{" + columns.keys.sorted().map { "\($0): \(columns[$0]!.count) B" }.joined(separator: ", ") + "}"
+    }
+
+    /// `u32 count, then per column sorted by name: u16 name length, name, u32 value length, value`.
+    func encode(into out: inout [UInt8]) {
+        out.appendLE(UInt32(columns.count))
+        for name in columns.keys.sorted(by: { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) }) {
+            let nameBytes = Array(name.utf8)
+            out.appendLE(UInt16(nameBytes.count))
+            out.append(contentsOf: nameBytes)
+            let value = columns[name]!
+            out.appendLE(UInt32(value.count))
+            out.append(contentsOf: value)
+        }
+    }
+
+    static func decode(_ reader: inout ByteReader) throws -> Row {
+        let count = try reader.u32()
+        var columns: [String: [UInt8]] = [:]
+        for _ in 0..<count {
+            let nameLength = Int(try reader.u16())
+            let name = try reader.string(nameLength)
+            let value = try reader.bytes(Int(try reader.u32()))
+            columns[name] = value
+        }
+        return Row(columns)
+    }
+}
+
+/// Reads the engine's little-endian encodings, failing with `.corruption` at the offset of the defect.
+struct ByteReader {
+    let bytes: [UInt8]
+    var offset = 0
+    let what: String
+
+    init(_ bytes: [UInt8], what: String) {
+        self.bytes = bytes
+        self.what = what
+    }
+
+    var atEnd: Bool { offset == bytes.count }
+
+    private mutating func take(_ n: Int) throws -> ArraySlice<UInt8> {
+        guard n >= 0, n <= bytes.count - offset else {
+            throw StorageError(.corruption, "\(what) ends early: needs \(n) bytes at offset \(offset) of \(bytes.count)", offset: Int64(offset))
+        }
+        defer { offset += n }
+        return bytes[offset..<(offset + n)]
+    }
+
+    mutating func u8() throws -> UInt8 { try take(1).first! }
+    mutating func u16() throws -> UInt16 {
+        let s = try take(2)
+        return UInt16(s[s.startIndex]) | UInt16(s[s.startIndex + 1]) << 8
+    }
+    mutating func u32() throws -> UInt32 {
+        try take(4).reversed().reduce(0) { $0 << 8 | UInt32($1) }
+    }
+    mutating func bytes(_ n: Int) throws -> [UInt8] { Array(try take(n)) }
+    mutating func string(_ n: Int) throws -> String {
+        let raw = try take(n)
+        guard let text = String(validating: raw, as: UTF8.self) else {
+            throw StorageError(.corruption, "\(what) has a name that is not UTF-8 at offset \(offset - n)", offset: Int64(offset - n))
+        }
+        return text
+    }
+}

@@ -1,0 +1,70 @@
+import StorageIndex
+import Synchronization
+import StorageCodec
+import StorageIO
+
+/// Reads: point reads and ordered, paged partition scans. They see every acknowledged write.
+extension Store {
+    /// The row at (table, partition, clustering), or nil.
+    public func read(table: String, partition: Key, clustering: Key) -> Row? {
+        state.withLock { $0.partitions[PartitionID(table: table, key: partition.bytes)]?[clustering.bytes] }
+    }
+
+    /// Rows of one partition with `start <= clustering < end` (nil bounds are open), in clustering
+    /// order (or reversed), at most `limit` per page. Pass the returned `nextPageToken` back to
+    /// continue; a token from a different direction or a malformed token is `.invalidArgument`.
+    public func scan(
+        table: String, partition: Key, from start: Key? = nil, to end: Key? = nil, reverse: Bool = false,
+        limit: Int = 1000, pageToken: [UInt8]? = nil
+    ) throws -> ScanPage {
+        guard limit > 0, limit <= StoreLimits.maxScanRows else {
+            throw StorageError(.invalidArgument, "scan limit must be 1...\(StoreLimits.maxScanRows), got \(limit)")
+        }
+        var lower = start?.bytes
+        var upper = end?.bytes
+        if let pageToken {
+            let (tokenReverse, last) = try PageToken.decode(pageToken)
+            guard tokenReverse == reverse else {
+                throw StorageError(.invalidArgument, "page token was issued for a \(tokenReverse ? "reverse" : "forward") scan")
+            }
+            if reverse {
+                upper = last
+            } else {
+                lower = last + [0]  // the smallest key after `last`
+            }
+        }
+        var rows: [(clustering: Key, row: Row)] = []
+        var more = false
+        state.withLock { state in
+            state.partitions[PartitionID(table: table, key: partition.bytes)]?.forEach(from: lower, to: upper, reverse: reverse) {
+                key, row in
+                if rows.count == limit {
+                    more = true
+                    return false
+                }
+                rows.append((Key(trusted: key), row))
+                return true
+            }
+        }
+        let token = more ? PageToken.encode(reverse: reverse, last: rows.last!.clustering.bytes) : nil
+        return ScanPage(rows: rows, nextPageToken: token)
+    }
+}
+
+/// `u8 version (1) | u8 reverse (0/1) | last key bytes`: opaque to callers.
+enum PageToken {
+    static func encode(reverse: Bool, last: [UInt8]) -> [UInt8] {
+        [1, reverse ? 1 : 0] + last
+    }
+
+    static func decode(_ token: [UInt8]) throws -> (reverse: Bool, last: [UInt8]) {
+        guard token.count >= 2, token[0] == 1, token[1] <= 1 else {
+            throw StorageError(.invalidArgument, "malformed page token")
+        }
+        let last = Array(token[2...])
+        guard (try? KeyEncoding.decode(last)) != nil else {
+            throw StorageError(.invalidArgument, "malformed page token")
+        }
+        return (token[1] == 1, last)
+    }
+}

@@ -1,0 +1,208 @@
+import StorageIndex
+import Synchronization
+import StorageCodec
+import StorageIO
+import StorageLog
+
+/// Writes: unconditional batches and compare-and-set.
+extension Store {
+    /// Applies the mutations atomically and durably. They may span tables and partitions.
+    public func write(_ mutations: [Mutation]) async throws {
+        _ = try await submit(cas: nil, mutations)
+    }
+
+    /// Cassandra's lightweight transaction: if every condition holds for the current rows of
+    /// (`table`, `partition`), applies all mutations atomically and durably; otherwise applies
+    /// nothing and returns the current value of each conditioned row. Every mutation must target
+    /// this table and partition.
+    public func compareAndSet(
+        table: String, partition: Key, conditions: [Condition], mutations: [Mutation]
+    ) async throws -> CASOutcome {
+        for mutation in mutations where mutation.table != table || mutation.partition != partition {
+            throw StorageError(
+                .invalidArgument,
+                "a conditional batch must stay in one partition: \(mutation.table) \(mutation.partition) is not \(table) \(partition)")
+        }
+        return try await submit(cas: (PartitionID(table: table, key: partition.bytes), conditions), mutations)
+    }
+
+    private func submit(cas: (PartitionID, [Condition])?, _ mutations: [Mutation]) async throws -> CASOutcome {
+        try validate(mutations, conditions: cas?.1 ?? [])
+        return try await withCheckedThrowingContinuation { continuation in
+            let immediate: Result<CASOutcome, any Error>? = state.withLock { state in
+                if let failure = state.failure {
+                    return .failure(StorageError(
+                        .closed, "the store stopped accepting writes after a failed write (\(failure)); reopen it to recover"))
+                }
+                if let (id, conditions) = cas {
+                    var current: [ConditionedRow] = []
+                    var holds = true
+                    for condition in conditions {
+                        let row = Store.latestRow(id, condition.clustering.bytes, in: state)
+                        if !condition.holds(for: row) { holds = false }
+                        if !current.contains(where: { $0.clustering == condition.clustering }) {
+                            current.append(ConditionedRow(clustering: condition.clustering, row: row))
+                        }
+                    }
+                    if !holds { return .success(.notApplied(current: current)) }
+                }
+                let writes = Store.materialize(mutations, in: state)
+                let growth = writes.reduce(0) { $0 + ($1.row?.byteCount ?? 0) + $1.clustering.count }
+                if state.indexBytes + growth > options.maxIndexBytes {
+                    return .failure(StorageError(
+                        .limitExceeded,
+                        "the in-memory index would exceed \(options.maxIndexBytes) bytes (sorted index files are not implemented yet)"))
+                }
+                let record = BatchRecord(writes: writes).encoded()
+                guard record.count <= StoreLimits.maxBatchBytes else {
+                    return .failure(StorageError(
+                        .limitExceeded, "batch of \(record.count) bytes exceeds the limit of \(StoreLimits.maxBatchBytes) bytes"))
+                }
+                do {
+                    try log.enqueue(record) { [self] result in complete(writes, result, continuation) }
+                } catch {
+                    return .failure(error)
+                }
+                for write in writes {
+                    let id = PartitionID(table: write.table, key: write.partition)
+                    var pending = state.overlay[id, default: [:]][write.clustering] ?? Pending(row: nil, references: 0)
+                    pending.row = write.row
+                    pending.references += 1
+                    state.overlay[id, default: [:]][write.clustering] = pending
+                }
+                return nil
+            }
+            if let immediate { continuation.resume(with: immediate) }
+        }
+    }
+
+    /// Runs on the log's writer thread once the batch is durable (or failed).
+    private func complete(
+        _ writes: [BatchRecord.Write], _ result: Result<LogPosition, any Error>,
+        _ continuation: CheckedContinuation<CASOutcome, any Error>
+    ) {
+        state.withLock { state in
+            switch result {
+            case .success:
+                Store.apply(writes, to: &state)
+                for write in writes {
+                    let id = PartitionID(table: write.table, key: write.partition)
+                    guard var pending = state.overlay[id]?[write.clustering] else { continue }
+                    pending.references -= 1
+                    state.overlay[id]![write.clustering] = pending.references > 0 ? pending : nil
+                    if state.overlay[id]!.isEmpty { state.overlay[id] = nil }
+                }
+            case .failure(let error):
+                if state.failure == nil {
+                    state.failure = (error as? StorageError) ?? StorageError(.io, "\(error)")
+                }
+                state.overlay.removeAll()
+            }
+        }
+        switch result {
+        case .success: continuation.resume(returning: .applied)
+        case .failure(let error): continuation.resume(throwing: error)
+        }
+    }
+
+    /// The latest accepted value of a row: in-flight batches first, then durable rows.
+    static func latestRow(_ id: PartitionID, _ clustering: [UInt8], in state: State) -> Row? {
+        if let pending = state.overlay[id]?[clustering] { return pending.row }
+        return state.partitions[id]?[clustering]
+    }
+
+    /// Turns mutations into whole-row writes (one per row, in key order) against the latest state.
+    static func materialize(_ mutations: [Mutation], in state: State) -> [BatchRecord.Write] {
+        var effects: [PartitionID: [[UInt8]: Row?]] = [:]
+        func current(_ id: PartitionID, _ key: [UInt8]) -> Row? {
+            if let local = effects[id]?[key] { return local }
+            return latestRow(id, key, in: state)
+        }
+        for mutation in mutations {
+            let id = PartitionID(table: mutation.table, key: mutation.partition.bytes)
+            let key = mutation.clustering.bytes
+            switch mutation.operation {
+            case .put(let row):
+                effects[id, default: [:]][key] = .some(row)
+            case .update(let columns):
+                var row = current(id, key) ?? Row()
+                for (name, value) in columns { row.columns[name] = value }
+                effects[id, default: [:]][key] = .some(row)
+            case .delete:
+                effects[id, default: [:]][key] = .some(nil)
+            case .deleteRange(let end):
+                for doomed in liveKeys(id, from: key, to: end.bytes, in: state, effects: effects[id] ?? [:]) {
+                    effects[id, default: [:]][doomed] = .some(nil)
+                }
+            }
+        }
+        var writes: [BatchRecord.Write] = []
+        let partitions = effects.keys.sorted { a, b in a.table != b.table ? a.table < b.table : compareKeys(a.key, b.key) < 0 }
+        for id in partitions {
+            for (key, row) in effects[id]!.sorted(by: { compareKeys($0.key, $1.key) < 0 }) {
+                writes.append(BatchRecord.Write(table: id.table, partition: id.key, clustering: key, row: row))
+            }
+        }
+        return writes
+    }
+
+    /// Keys with a row in [start, end), counting in-flight batches and this batch's earlier effects.
+    static func liveKeys(
+        _ id: PartitionID, from start: [UInt8], to end: [UInt8], in state: State, effects: [[UInt8]: Row?]
+    ) -> [[UInt8]] {
+        var keys = Set<[UInt8]>()
+        state.partitions[id]?.forEach(from: start, to: end) { key, _ in
+            keys.insert(key)
+            return true
+        }
+        func inRange(_ key: [UInt8]) -> Bool { compareKeys(key, start) >= 0 && compareKeys(key, end) < 0 }
+        for (key, pending) in state.overlay[id] ?? [:] where inRange(key) {
+            if pending.row == nil { keys.remove(key) } else { keys.insert(key) }
+        }
+        for (key, row) in effects where inRange(key) {
+            if row == nil { keys.remove(key) } else { keys.insert(key) }
+        }
+        return Array(keys)
+    }
+
+    private func validate(_ mutations: [Mutation], conditions: [Condition]) throws {
+        guard !mutations.isEmpty else { throw StorageError(.invalidArgument, "a batch needs at least one mutation") }
+        guard mutations.count <= StoreLimits.maxBatchMutations else {
+            throw StorageError(.limitExceeded, "batch of \(mutations.count) mutations exceeds the limit of \(StoreLimits.maxBatchMutations)")
+        }
+        for mutation in mutations {
+            let tableBytes = mutation.table.utf8.count
+            guard tableBytes > 0, tableBytes <= StoreLimits.maxTableNameBytes else {
+                throw StorageError(.invalidArgument, "table name must be 1...\(StoreLimits.maxTableNameBytes) bytes")
+            }
+            for key in [mutation.partition, mutation.clustering] where key.bytes.count > StoreLimits.maxKeyBytes {
+                throw StorageError(.limitExceeded, "key of \(key.bytes.count) bytes exceeds the limit of \(StoreLimits.maxKeyBytes) bytes")
+            }
+            if case .put(let row) = mutation.operation, row.byteCount > StoreLimits.maxRowBytes {
+                throw StorageError(.limitExceeded, "row of \(row.byteCount) bytes exceeds the limit of \(StoreLimits.maxRowBytes) bytes")
+            }
+            if case .update(let columns) = mutation.operation {
+                let size = columns.reduce(0) { $0 + $1.key.utf8.count + ($1.value?.count ?? 0) }
+                if size > StoreLimits.maxRowBytes {
+                    throw StorageError(.limitExceeded, "update of \(size) bytes exceeds the row limit of \(StoreLimits.maxRowBytes) bytes")
+                }
+            }
+            for name in mutation.columnNames where name.utf8.count > Int(UInt16.max) {
+                throw StorageError(.invalidArgument, "column name longer than \(UInt16.max) bytes")
+            }
+        }
+        for condition in conditions where condition.clustering.bytes.count > StoreLimits.maxKeyBytes {
+            throw StorageError(.limitExceeded, "condition key exceeds the limit of \(StoreLimits.maxKeyBytes) bytes")
+        }
+    }
+}
+
+extension Mutation {
+    var columnNames: [String] {
+        switch operation {
+        case .put(let row): return Array(row.columns.keys)
+        case .update(let columns): return Array(columns.keys)
+        case .delete, .deleteRange: return []
+        }
+    }
+}

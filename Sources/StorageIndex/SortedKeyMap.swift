@@ -1,0 +1,135 @@
+/// An ordered map from byte-string keys to values: sorted chunks of at most `chunkCapacity`
+/// entries, so inserts move at most one chunk and lookups are two binary searches.
+///
+/// Keys compare as unsigned bytes, a proper prefix first (the order of `KeyEncoding`).
+public struct SortedKeyMap<Value: Sendable>: Sendable {
+    public static var chunkCapacity: Int { 128 }
+
+    private var chunks: [[(key: [UInt8], value: Value)]] = []
+    public private(set) var count = 0
+
+    public init() {}
+
+    public var isEmpty: Bool { count == 0 }
+
+    public subscript(key: [UInt8]) -> Value? {
+        get {
+            guard let (c, i, found) = locate(key), found else { return nil }
+            return chunks[c][i].value
+        }
+        set {
+            if let newValue { set(key, newValue) } else { remove(key) }
+        }
+    }
+
+    public mutating func set(_ key: [UInt8], _ value: Value) {
+        guard let (c, i, found) = locate(key) else {
+            chunks.append([(key, value)])
+            count += 1
+            return
+        }
+        if found {
+            chunks[c][i].value = value
+            return
+        }
+        chunks[c].insert((key, value), at: i)
+        count += 1
+        if chunks[c].count > Self.chunkCapacity {
+            let upper = Array(chunks[c][(Self.chunkCapacity / 2)...])
+            chunks[c].removeLast(upper.count)
+            chunks.insert(upper, at: c + 1)
+        }
+    }
+
+    public mutating func remove(_ key: [UInt8]) {
+        guard let (c, i, found) = locate(key), found else { return }
+        chunks[c].remove(at: i)
+        count -= 1
+        if chunks[c].isEmpty { chunks.remove(at: c) }
+    }
+
+    /// Visits entries with `lower <= key < upper` (nil bounds are open) in ascending order, or
+    /// descending when `reverse`; `body` returns false to stop.
+    public func forEach(
+        from lower: [UInt8]?, to upper: [UInt8]?, reverse: Bool = false,
+        _ body: ([UInt8], Value) throws -> Bool
+    ) rethrows {
+        guard !chunks.isEmpty else { return }
+        let start = lower.map { position(of: $0) } ?? (0, 0)
+        let end = upper.map { position(of: $0) } ?? (chunks.count, 0)
+        if !reverse {
+            var (c, i) = start
+            while (c, i) < end {
+                if c >= chunks.count { return }
+                if i >= chunks[c].count {
+                    c += 1
+                    i = 0
+                    continue
+                }
+                if try !body(chunks[c][i].key, chunks[c][i].value) { return }
+                i += 1
+            }
+        } else {
+            var (c, i) = end
+            while true {
+                if i == 0 {
+                    if c == 0 { return }
+                    c -= 1
+                    i = chunks[c].count
+                    continue
+                }
+                i -= 1
+                if (c, i) < start { return }
+                if try !body(chunks[c][i].key, chunks[c][i].value) { return }
+            }
+        }
+    }
+
+    /// (chunk, index) of the first entry with key >= `key`.
+    private func position(of key: [UInt8]) -> (Int, Int) {
+        guard let (c, i, _) = locate(key) else { return (0, 0) }
+        return (c, i)
+    }
+
+    /// The chunk and index where `key` is or would be inserted; nil when the map is empty.
+    private func locate(_ key: [UInt8]) -> (Int, Int, Bool)? {
+        guard !chunks.isEmpty else { return nil }
+        // First chunk whose last key >= key (or the last chunk).
+        var low = 0
+        var high = chunks.count - 1
+        while low < high {
+            let mid = (low + high) / 2
+            if lessThan(chunks[mid].last!.key, key) { low = mid + 1 } else { high = mid }
+        }
+        let chunk = chunks[low]
+        var a = 0
+        var b = chunk.count
+        while a < b {
+            let mid = (a + b) / 2
+            if lessThan(chunk[mid].key, key) { a = mid + 1 } else { b = mid }
+        }
+        let found = a < chunk.count && chunk[a].key == key
+        return (low, a, found)
+    }
+}
+
+@inline(__always)
+func lessThan(_ a: [UInt8], _ b: [UInt8]) -> Bool {
+    a.withUnsafeBufferPointer { x in
+        b.withUnsafeBufferPointer { y in
+            let n = min(x.count, y.count)
+            if n > 0 {
+                let r = memcmpBytes(x.baseAddress!, y.baseAddress!, n)
+                if r != 0 { return r < 0 }
+            }
+            return x.count < y.count
+        }
+    }
+}
+
+import Glibc
+
+@inline(__always)
+private func memcmpBytes(_ a: UnsafePointer<UInt8>, _ b: UnsafePointer<UInt8>, _ n: Int) -> Int32 {
+    memcmp(a, b, n)
+}

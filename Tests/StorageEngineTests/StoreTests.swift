@@ -1,0 +1,201 @@
+import StorageCodec
+import StorageEngine
+import StorageIO
+import StorageLog
+import StorageTesting
+import Synchronization
+import Testing
+
+let storeDirectory = "/data/store"
+
+func value(_ text: String) -> [UInt8] { Array(text.utf8) }
+
+@Suite("Store")
+struct StoreTests {
+    let shard = Key(.int(1))
+
+    @Test func putReadUpdateDelete() async throws {
+        let fs = MemFileSystem()
+        let store = try Store.open(directory: storeDirectory, fileSystem: fs)
+        let k = Key(.string("wf-1"))
+        try await store.write([.put("executions", shard, k, Row(["state": value("a"), "version": value("1")]))])
+        #expect(store.read(table: "executions", partition: shard, clustering: k) == Row(["state": value("a"), "version": value("1")]))
+        try await store.write([.update("executions", shard, k, ["state": value("b"), "version": nil, "extra": value("x")])])
+        #expect(store.read(table: "executions", partition: shard, clustering: k) == Row(["state": value("b"), "extra": value("x")]))
+        #expect(store.read(table: "other", partition: shard, clustering: k) == nil, "tables are separate")
+        #expect(store.read(table: "executions", partition: Key(.int(2)), clustering: k) == nil, "partitions are separate")
+        try await store.write([.delete("executions", shard, k)])
+        #expect(store.read(table: "executions", partition: shard, clustering: k) == nil)
+        await store.close()
+    }
+
+    @Test func scansFollowClusteringOrderWithPages() async throws {
+        let store = try Store.open(directory: storeDirectory, fileSystem: MemFileSystem())
+        // History-node style clustering: (branch asc, node id asc, txn id desc).
+        func key(_ node: Int64, _ txn: Int64) -> Key {
+            Key([.string("branch-a"), .int(node), .int(txn)], order: [.ascending, .ascending, .descending])
+        }
+        var mutations: [Mutation] = []
+        for node in Int64(1)...20 {
+            for txn in Int64(1)...3 { mutations.append(.put("history_node", shard, key(node, txn), Row(["n": value("\(node)/\(txn)")]))) }
+        }
+        try await store.write(mutations)
+        var seen: [String] = []
+        var token: [UInt8]? = nil
+        repeat {
+            let page = try store.scan(table: "history_node", partition: shard, limit: 7, pageToken: token)
+            #expect(page.rows.count <= 7)
+            seen += page.rows.map { String(decoding: $0.row["n"]!, as: UTF8.self) }
+            token = page.nextPageToken
+        } while token != nil
+        let expected = (1...20).flatMap { node in [3, 2, 1].map { "\(node)/\($0)" } }
+        #expect(seen == expected)
+        // A bounded range, reversed.
+        let page = try store.scan(table: "history_node", partition: shard, from: key(5, 3), to: key(7, 3), reverse: true)
+        #expect(page.rows.map { String(decoding: $0.row["n"]!, as: UTF8.self) } == ["6/1", "6/2", "6/3", "5/1", "5/2", "5/3"])
+        #expect(page.nextPageToken == nil)
+        // Range delete of node 10's transactions.
+        try await store.write([.deleteRange("history_node", shard, from: key(10, Int64.max), to: key(11, Int64.max))])
+        let after = try store.scan(table: "history_node", partition: shard, limit: 100)
+        #expect(after.rows.count == 57)
+        #expect(!after.rows.contains { String(decoding: $0.row["n"]!, as: UTF8.self).hasPrefix("10/") })
+        await store.close()
+    }
+
+    @Test func badPageTokensAreRejected() async throws {
+        let store = try Store.open(directory: storeDirectory, fileSystem: MemFileSystem())
+        for token: [UInt8] in [[], [9, 0], [1, 7], [1, 0, 0x99]] {
+            #expect(throws: StorageError.self) { _ = try store.scan(table: "t", partition: shard, pageToken: token) }
+        }
+        #expect(throws: StorageError.self) { _ = try store.scan(table: "t", partition: shard, limit: 0) }
+        await store.close()
+    }
+
+    @Test func compareAndSetAppliesAllOrNothing() async throws {
+        let store = try Store.open(directory: storeDirectory, fileSystem: MemFileSystem())
+        let shardRow = Key.empty
+        let run = Key(.string("run-1"))
+        // Create: shard row absent → insert with range 1.
+        var outcome = try await store.compareAndSet(
+            table: "executions", partition: shard, conditions: [.rowAbsent(shardRow)],
+            mutations: [.put("executions", shard, shardRow, Row(["range_id": value("1")]))])
+        #expect(outcome == .applied)
+        // Fenced update: range_id == 1 and the run row absent.
+        outcome = try await store.compareAndSet(
+            table: "executions", partition: shard,
+            conditions: [.columnEquals(shardRow, column: "range_id", value: value("1")), .rowAbsent(run)],
+            mutations: [.put("executions", shard, run, Row(["db_record_version": value("1")]))])
+        #expect(outcome == .applied)
+        // A stale fence fails and returns the current conditioned rows; nothing is written.
+        outcome = try await store.compareAndSet(
+            table: "executions", partition: shard,
+            conditions: [.columnEquals(shardRow, column: "range_id", value: value("0")), .rowPresent(run)],
+            mutations: [.put("executions", shard, run, Row(["db_record_version": value("2")])),
+                        .delete("executions", shard, shardRow)])
+        #expect(outcome == .notApplied(current: [
+            ConditionedRow(clustering: shardRow, row: Row(["range_id": value("1")])),
+            ConditionedRow(clustering: run, row: Row(["db_record_version": value("1")])),
+        ]))
+        #expect(store.read(table: "executions", partition: shard, clustering: run) == Row(["db_record_version": value("1")]))
+        #expect(store.read(table: "executions", partition: shard, clustering: shardRow) != nil)
+        // Mutations outside the partition are refused.
+        await #expect(throws: StorageError.self) {
+            _ = try await store.compareAndSet(
+                table: "executions", partition: shard, conditions: [],
+                mutations: [.put("executions", Key(.int(2)), run, Row())])
+        }
+        await store.close()
+    }
+
+    @Test func racingCASOnOneVersionHasExactlyOneWinnerPerRound() async throws {
+        let store = try Store.open(directory: storeDirectory, fileSystem: MemFileSystem())
+        let row = Key(.string("mutable-state"))
+        try await store.write([.put("executions", shard, row, Row(["version": value("0")]))])
+        for round in 0..<25 {
+            let winners = await withTaskGroup(of: Bool.self) { group in
+                for contender in 0..<16 {
+                    group.addTask {
+                        let outcome = try? await store.compareAndSet(
+                            table: "executions", partition: shard,
+                            conditions: [.columnEquals(row, column: "version", value: value("\(round)"))],
+                            mutations: [.put("executions", shard, row, Row(["version": value("\(round + 1)"), "by": value("\(contender)")]))])
+                        return outcome == .applied
+                    }
+                }
+                var count = 0
+                for await won in group where won { count += 1 }
+                return count
+            }
+            #expect(winners == 1, "round \(round): \(winners) winners")
+        }
+        #expect(store.read(table: "executions", partition: shard, clustering: row)?["version"] == value("25"))
+        await store.close()
+    }
+
+    @Test func pipelinedCASOnOnePartitionSharesGroupCommits() async throws {
+        let store = try Store.open(directory: storeDirectory, fileSystem: MemFileSystem())
+        // 64 workflows in one shard, each advancing its own version 20 times concurrently.
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for workflow in 0..<64 {
+                group.addTask {
+                    let key = Key(.string("wf-\(workflow)"))
+                    for version in 0..<20 {
+                        let outcome = try await store.compareAndSet(
+                            table: "executions", partition: shard,
+                            conditions: version == 0 ? [.rowAbsent(key)] : [.columnEquals(key, column: "v", value: value("\(version)"))],
+                            mutations: [.put("executions", shard, key, Row(["v": value("\(version + 1)")]))])
+                        #expect(outcome == .applied)
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
+        let stats = store.log.stats()
+        #expect(stats.records == 64 * 20)
+        #expect(stats.segments.reduce(0) { $0 + $1.frames } < 64 * 20, "batches on one partition shared frames")
+        await store.close()
+    }
+
+    @Test func reopenReplaysTheLog() async throws {
+        let fs = MemFileSystem()
+        var store = try Store.open(directory: storeDirectory, fileSystem: fs)
+        for i in 0..<50 {
+            try await store.write([.put("t", Key(.int(Int64(i % 5))), Key(.int(Int64(i))), Row(["i": value("\(i)")]))])
+        }
+        try await store.write([.deleteRange("t", Key(.int(0)), from: Key(.int(0)), to: Key(.int(100)))])
+        await store.close()
+        store = try Store.open(directory: storeDirectory, fileSystem: fs)
+        #expect(store.indexStatistics.rows == 40)
+        #expect(try store.scan(table: "t", partition: Key(.int(0))).rows.isEmpty)
+        #expect(try store.scan(table: "t", partition: Key(.int(3))).rows.count == 10)
+        await store.close()
+    }
+
+    @Test func aRecordThatIsNotABatchRefusesToOpenNamingItsLSN() async throws {
+        let fs = MemFileSystem()
+        let log = try Log.open(directory: storeDirectory, fileSystem: fs)
+        _ = try await log.append([1, 0, 0, 0, 0])  // version 1, zero writes: valid
+        _ = try await log.append([7, 7, 7])
+        await log.close()
+        do {
+            _ = try Store.open(directory: storeDirectory, fileSystem: fs)
+            Issue.record("opened a store whose log holds a malformed batch")
+        } catch let error as StorageError {
+            #expect(error.code == .corruption)
+            #expect(error.message.contains("LSN 2"))
+        }
+    }
+
+    @Test func limitsAreEnforced() async throws {
+        let store = try Store.open(directory: storeDirectory, fileSystem: MemFileSystem(), options: StoreOptions(maxIndexBytes: 10_000))
+        await #expect(throws: StorageError.self) { try await store.write([]) }
+        await #expect(throws: StorageError.self) {
+            try await store.write([.put("t", shard, Key(.bytes([UInt8](repeating: 1, count: StoreLimits.maxKeyBytes + 1))), Row())])
+        }
+        await #expect(throws: StorageError.self) {
+            try await store.write([.put("t", shard, Key.empty, Row(["big": [UInt8](repeating: 0, count: 20_000)]))])
+        }
+        try await store.write([.put("t", shard, Key.empty, Row(["small": [1]]))])
+        await store.close()
+    }
+}
