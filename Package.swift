@@ -97,6 +97,11 @@ let package = Package(
             swiftSettings: upcoming
         ),
         .testTarget(
+            name: "StorageIndexTests",
+            dependencies: ["StorageIndex", "StorageCodec", "StorageIO", "StorageTesting"],
+            swiftSettings: upcoming
+        ),
+        .testTarget(
             name: "StorageEngineTests",
             dependencies: ["StorageEngine", "StorageIndex", "StorageLog", "StorageCodec", "StorageTesting"],
             swiftSettings: upcoming

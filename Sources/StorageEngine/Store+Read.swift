@@ -1,13 +1,15 @@
-import StorageIndex
-import Synchronization
 import StorageCodec
 import StorageIO
+import StorageIndex
+import Synchronization
 
 /// Reads: point reads and ordered, paged partition scans. They see every acknowledged write.
 extension Store {
     /// The row at (table, partition, clustering), or nil.
-    public func read(table: String, partition: Key, clustering: Key) -> Row? {
-        state.withLock { $0.partitions[PartitionID(table: table, key: partition.bytes)]?[clustering.bytes] }
+    public func read(table: String, partition: Key, clustering: Key) throws -> Row? {
+        let id = PartitionID(table: table, key: partition.bytes)
+        let (memtable, frozen, files) = state.withLock { ($0.memtable, $0.frozen, $0.files) }
+        return try Store.indexedRow(id, clustering.bytes, memtable: memtable, frozen: frozen, files: files)
     }
 
     /// Rows of one partition with `start <= clustering < end` (nil bounds are open), in clustering
@@ -33,18 +35,19 @@ extension Store {
                 lower = last + [0]  // the smallest key after `last`
             }
         }
+        // A copy of the memtables (copy-on-write, O(1)) and the file list; the scan runs unlocked.
+        let (memtable, frozen, files) = state.withLock { ($0.memtable, $0.frozen, $0.files) }
+        var merge = try MergedScan(
+            PartitionID(table: table, key: partition.bytes), from: lower, to: upper, reverse: reverse,
+            memtable: memtable, frozen: frozen, files: files)
         var rows: [(clustering: Key, row: Row)] = []
         var more = false
-        state.withLock { state in
-            state.partitions[PartitionID(table: table, key: partition.bytes)]?.forEach(from: lower, to: upper, reverse: reverse) {
-                key, row in
-                if rows.count == limit {
-                    more = true
-                    return false
-                }
-                rows.append((Key(trusted: key), row))
-                return true
+        while let (key, entry) = try merge.next() {
+            if rows.count == limit {
+                more = true
+                break
             }
+            if let row = try Store.row(from: entry) { rows.append((Key(trusted: key), row)) }
         }
         let token = more ? PageToken.encode(reverse: reverse, last: rows.last!.clustering.bytes) : nil
         return ScanPage(rows: rows, nextPageToken: token)

@@ -28,51 +28,62 @@ extension Store {
 
     private func submit(cas: (PartitionID, [Condition])?, _ mutations: [Mutation]) async throws -> CASOutcome {
         try validate(mutations, conditions: cas?.1 ?? [])
+        await waitForRoom()
         return try await withCheckedThrowingContinuation { continuation in
             let immediate: Result<CASOutcome, any Error>? = state.withLock { state in
                 if let failure = state.failure {
                     return .failure(StorageError(
                         .closed, "the store stopped accepting writes after a failed write (\(failure)); reopen it to recover"))
                 }
-                if let (id, conditions) = cas {
-                    var current: [ConditionedRow] = []
-                    var holds = true
-                    for condition in conditions {
-                        let row = Store.latestRow(id, condition.clustering.bytes, in: state)
-                        if !condition.holds(for: row) { holds = false }
-                        if !current.contains(where: { $0.clustering == condition.clustering }) {
-                            current.append(ConditionedRow(clustering: condition.clustering, row: row))
-                        }
-                    }
-                    if !holds { return .success(.notApplied(current: current)) }
-                }
-                let writes = Store.materialize(mutations, in: state)
-                let growth = writes.reduce(0) { $0 + ($1.row?.byteCount ?? 0) + $1.clustering.count }
-                if state.indexBytes + growth > options.maxIndexBytes {
-                    return .failure(StorageError(
-                        .limitExceeded,
-                        "the in-memory index would exceed \(options.maxIndexBytes) bytes (sorted index files are not implemented yet)"))
-                }
-                let record = BatchRecord(writes: writes).encoded()
-                guard record.count <= StoreLimits.maxBatchBytes else {
-                    return .failure(StorageError(
-                        .limitExceeded, "batch of \(record.count) bytes exceeds the limit of \(StoreLimits.maxBatchBytes) bytes"))
-                }
                 do {
+                    if let (id, conditions) = cas {
+                        var current: [ConditionedRow] = []
+                        var holds = true
+                        for condition in conditions {
+                            let row = try Store.latestRow(id, condition.clustering.bytes, in: state)
+                            if !condition.holds(for: row) { holds = false }
+                            if !current.contains(where: { $0.clustering == condition.clustering }) {
+                                current.append(ConditionedRow(clustering: condition.clustering, row: row))
+                            }
+                        }
+                        if !holds { return .success(.notApplied(current: current)) }
+                    }
+                    let writes = try Store.materialize(mutations, in: state)
+                    let record = BatchRecord(writes: writes).encoded()
+                    guard record.count <= StoreLimits.maxBatchBytes else {
+                        return .failure(StorageError(
+                            .limitExceeded, "batch of \(record.count) bytes exceeds the limit of \(StoreLimits.maxBatchBytes) bytes"))
+                    }
                     try log.enqueue(record) { [self] result in complete(writes, result, continuation) }
+                    for write in writes {
+                        let id = PartitionID(table: write.table, key: write.partition)
+                        var pending = state.overlay[id, default: [:]][write.clustering] ?? Pending(row: nil, references: 0)
+                        pending.row = write.row
+                        pending.references += 1
+                        state.overlay[id, default: [:]][write.clustering] = pending
+                    }
+                    return nil
                 } catch {
                     return .failure(error)
                 }
-                for write in writes {
-                    let id = PartitionID(table: write.table, key: write.partition)
-                    var pending = state.overlay[id, default: [:]][write.clustering] ?? Pending(row: nil, references: 0)
-                    pending.row = write.row
-                    pending.references += 1
-                    state.overlay[id, default: [:]][write.clustering] = pending
-                }
-                return nil
             }
             if let immediate { continuation.resume(with: immediate) }
+        }
+    }
+
+    /// Waits while the frozen memtables waiting for a flush are at their limit.
+    private func waitForRoom() async {
+        while true {
+            let full = state.withLock { $0.frozen.count >= StoreLimits.maxFrozenMemtables && $0.failure == nil }
+            if !full { return }
+            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                let resumeNow = state.withLock { state in
+                    if state.frozen.count < StoreLimits.maxFrozenMemtables || state.failure != nil { return true }
+                    state.roomWaiters.append(continuation)
+                    return false
+                }
+                if resumeNow { continuation.resume() }
+            }
         }
     }
 
@@ -81,10 +92,11 @@ extension Store {
         _ writes: [BatchRecord.Write], _ result: Result<LogPosition, any Error>,
         _ continuation: CheckedContinuation<CASOutcome, any Error>
     ) {
-        state.withLock { state in
+        let froze: Bool = state.withLock { state in
             switch result {
-            case .success:
-                Store.apply(writes, to: &state)
+            case .success(let position):
+                let frozenBefore = state.frozen.count
+                Store.apply(writes, lsn: position.lsn, to: &state, memtableBytes: options.memtableBytes)
                 for write in writes {
                     let id = PartitionID(table: write.table, key: write.partition)
                     guard var pending = state.overlay[id]?[write.clustering] else { continue }
@@ -92,31 +104,37 @@ extension Store {
                     state.overlay[id]![write.clustering] = pending.references > 0 ? pending : nil
                     if state.overlay[id]!.isEmpty { state.overlay[id] = nil }
                 }
+                return state.frozen.count > frozenBefore
             case .failure(let error):
                 if state.failure == nil {
                     state.failure = (error as? StorageError) ?? StorageError(.io, "\(error)")
                 }
                 state.overlay.removeAll()
+                let waiters = state.roomWaiters
+                state.roomWaiters.removeAll()
+                for waiter in waiters { waiter.resume() }
+                return false
             }
         }
+        if froze { wakeBackground() }
         switch result {
         case .success: continuation.resume(returning: .applied)
         case .failure(let error): continuation.resume(throwing: error)
         }
     }
 
-    /// The latest accepted value of a row: in-flight batches first, then durable rows.
-    static func latestRow(_ id: PartitionID, _ clustering: [UInt8], in state: State) -> Row? {
+    /// The latest accepted value of a row: in-flight batches first, then the index.
+    static func latestRow(_ id: PartitionID, _ clustering: [UInt8], in state: State) throws -> Row? {
         if let pending = state.overlay[id]?[clustering] { return pending.row }
-        return state.partitions[id]?[clustering]
+        return try Store.indexedRow(id, clustering, memtable: state.memtable, frozen: state.frozen, files: state.files)
     }
 
     /// Turns mutations into whole-row writes (one per row, in key order) against the latest state.
-    static func materialize(_ mutations: [Mutation], in state: State) -> [BatchRecord.Write] {
+    static func materialize(_ mutations: [Mutation], in state: State) throws -> [BatchRecord.Write] {
         var effects: [PartitionID: [[UInt8]: Row?]] = [:]
-        func current(_ id: PartitionID, _ key: [UInt8]) -> Row? {
+        func current(_ id: PartitionID, _ key: [UInt8]) throws -> Row? {
             if let local = effects[id]?[key] { return local }
-            return latestRow(id, key, in: state)
+            return try latestRow(id, key, in: state)
         }
         for mutation in mutations {
             let id = PartitionID(table: mutation.table, key: mutation.partition.bytes)
@@ -125,13 +143,13 @@ extension Store {
             case .put(let row):
                 effects[id, default: [:]][key] = .some(row)
             case .update(let columns):
-                var row = current(id, key) ?? Row()
+                var row = try current(id, key) ?? Row()
                 for (name, value) in columns { row.columns[name] = value }
                 effects[id, default: [:]][key] = .some(row)
             case .delete:
                 effects[id, default: [:]][key] = .some(nil)
             case .deleteRange(let end):
-                for doomed in liveKeys(id, from: key, to: end.bytes, in: state, effects: effects[id] ?? [:]) {
+                for doomed in try liveKeys(id, from: key, to: end.bytes, in: state, effects: effects[id] ?? [:]) {
                     effects[id, default: [:]][doomed] = .some(nil)
                 }
             }
@@ -149,12 +167,11 @@ extension Store {
     /// Keys with a row in [start, end), counting in-flight batches and this batch's earlier effects.
     static func liveKeys(
         _ id: PartitionID, from start: [UInt8], to end: [UInt8], in state: State, effects: [[UInt8]: Row?]
-    ) -> [[UInt8]] {
+    ) throws -> [[UInt8]] {
         var keys = Set<[UInt8]>()
-        state.partitions[id]?.forEach(from: start, to: end) { key, _ in
-            keys.insert(key)
-            return true
-        }
+        var merge = try MergedScan(
+            id, from: start, to: end, reverse: false, memtable: state.memtable, frozen: state.frozen, files: state.files)
+        while let (key, _) = try merge.next() { keys.insert(key) }
         func inRange(_ key: [UInt8]) -> Bool { compareKeys(key, start) >= 0 && compareKeys(key, end) < 0 }
         for (key, pending) in state.overlay[id] ?? [:] where inRange(key) {
             if pending.row == nil { keys.remove(key) } else { keys.insert(key) }

@@ -1,28 +1,30 @@
 public import StorageIO
 public import StorageLog
+import StorageCodec
 import StorageIndex
 import Synchronization
 
 /// Tables of rows in partitions, ordered by clustering key, with Cassandra's lightweight
-/// transactions, over the log.
+/// transactions, over the log and an LSM index.
 ///
 /// - Every batch is one log record, durable before the call returns; a batch is atomic.
 /// - `compareAndSet` evaluates its conditions against every batch accepted before it (durable or
 ///   still in the log's queue), so batches on one partition are linearizable yet pipelined: many
 ///   of them share one group commit.
-/// - Reads see every acknowledged write (and nothing that is not durable).
-///
-/// This first version keeps the index in memory (rebuilt from the log on open); sorted index
-/// files, a manifest with a checkpoint, compaction and log cleaning come next.
+/// - Reads see every acknowledged write, and nothing that is not durable.
+/// - The index: a memtable, frozen memtables being flushed, and immutable index files named by a
+///   manifest whose checkpoint says where log replay starts (docs/format/index.md, manifest.md).
 public final class Store: @unchecked Sendable {
+    public let directory: String
     public let log: Log
     public let options: StoreOptions
-    let state = Mutex(State())
+    let fileSystem: any FileSystem
+    let state: Mutex<State>
+    /// Wakes the background thread (flushes and compactions).
+    let background = ConditionLock()
+    var backgroundWork = BackgroundSignal()
 
-    struct PartitionID: Hashable {
-        let table: String
-        let key: [UInt8]
-    }
+    typealias PartitionID = Memtable.Partition
 
     /// The latest accepted (not yet durable) value of a row, and how many in-flight batches wrote it.
     struct Pending {
@@ -31,77 +33,148 @@ public final class Store: @unchecked Sendable {
     }
 
     struct State {
-        /// Durable rows, visible to readers.
-        var partitions: [PartitionID: SortedKeyMap<Row>] = [:]
+        var memtable = Memtable()
+        /// Full memtables waiting to be flushed, oldest first; readable meanwhile.
+        var frozen: [Memtable] = []
+        /// Index files, oldest first (newer ones shadow older ones).
+        var files: [IndexFile] = []
+        var manifest: Manifest
         /// Effects of batches queued in the log but not yet durable, seen only by later batches.
         var overlay: [PartitionID: [[UInt8]: Pending]] = [:]
-        var indexBytes = 0
-        var rows = 0
         /// Set when a batch failed to become durable: later batches may have been validated
         /// against it, so the store accepts no more writes until reopened.
         var failure: StorageError?
+        /// Writers waiting for a flush to make room (bounded frozen memtables).
+        var roomWaiters: [CheckedContinuation<Void, Never>] = []
+        var flushes = 0
+        var compactions = 0
     }
 
-    /// Opens (creating if needed) the store in `directory`, replaying the log.
+    struct BackgroundSignal {
+        var stop = false
+        var stopped = false
+        var stopWaiters: [CheckedContinuation<Void, Never>] = []
+    }
+
+    /// Opens (creating if needed) the store in `directory`: recovers the log, loads the manifest
+    /// and index files, removes files a crashed flush or compaction left behind, and replays the
+    /// log after the checkpoint.
     public static func open(
         directory: String, fileSystem: any FileSystem = PosixFileSystem(), options: StoreOptions = StoreOptions()
     ) throws -> Store {
         var logOptions = options.log
         logOptions.stopOnWriteError = true
         let log = try Log.open(directory: directory, fileSystem: fileSystem, options: logOptions)
-        let store = Store(log: log, options: options)
         do {
-            try store.replay()
+            let manifest = try Manifest.load(from: directory, fileSystem: fileSystem) ?? Manifest()
+            let live = Set(manifest.files.map(\.id))
+            for name in try fileSystem.contentsOfDirectory(directory) {
+                if let id = IndexFileFormat.id(fromFileName: name), !live.contains(id) {
+                    try fileSystem.removeFile(joinPath(directory, name))
+                } else if name == Manifest.Format.temporaryFileName {
+                    try fileSystem.removeFile(joinPath(directory, name))
+                }
+            }
+            let files = try manifest.files.map {
+                try IndexFile(fileSystem: fileSystem, path: joinPath(directory, IndexFileFormat.fileName(id: $0.id)), id: $0.id)
+            }
+            if manifest.checkpointLSN > log.lastDurableLSN {
+                throw StorageError(
+                    .corruption,
+                    "the index checkpoint (LSN \(manifest.checkpointLSN)) is ahead of the log (last LSN \(log.lastDurableLSN)); run `annals store rebuild-index \(directory)`",
+                    path: joinPath(directory, Manifest.Format.fileName))
+            }
+            let store = Store(directory: directory, fileSystem: fileSystem, log: log, options: options, manifest: manifest, files: files)
+            try store.replay(after: manifest.checkpointLSN)
+            startThread { [store] in store.backgroundLoop() }
+            return store
         } catch {
-            let log = store.log
             Task { await log.close() }
             throw error
         }
-        return store
     }
 
-    private init(log: Log, options: StoreOptions) {
+    private init(
+        directory: String, fileSystem: any FileSystem, log: Log, options: StoreOptions, manifest: Manifest, files: [IndexFile]
+    ) {
+        self.directory = directory
+        self.fileSystem = fileSystem
         self.log = log
         self.options = options
+        self.state = Mutex(State(files: files, manifest: manifest))
     }
 
-    private func replay() throws {
+    private func replay(after checkpoint: UInt64) throws {
         try state.withLock { state in
-            try log.scan(from: 1) { lsn, bytes in
+            try log.scan(from: checkpoint + 1) { lsn, bytes in
                 let record = try BatchRecord.decode(Array(bytes), lsn: lsn)
-                Store.apply(record.writes, to: &state)
+                Store.apply(record.writes, lsn: lsn, to: &state, memtableBytes: options.memtableBytes)
                 return true
             }
         }
+        wakeBackground()
     }
 
-    /// Waits for in-flight batches, then closes the log.
+    /// Waits for in-flight batches, stops background work, closes the log.
     public func close() async {
         await log.close()
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            background.lock()
+            if backgroundWork.stopped {
+                background.unlock()
+                continuation.resume()
+                return
+            }
+            backgroundWork.stop = true
+            backgroundWork.stopWaiters.append(continuation)
+            background.broadcast()
+            background.unlock()
+        }
     }
 
-    /// Rows and bytes held by the in-memory index.
-    public var indexStatistics: (rows: Int, bytes: Int, partitions: Int) {
-        state.withLock { ($0.rows, $0.indexBytes, $0.partitions.count) }
-    }
-
-    /// Applies durable writes to the visible index. Call with the state locked.
-    static func apply(_ writes: [BatchRecord.Write], to state: inout State) {
+    /// Applies durable writes to the memtable (in LSN order), freezing it when full.
+    static func apply(_ writes: [BatchRecord.Write], lsn: UInt64, to state: inout State, memtableBytes: Int) {
         for write in writes {
             let id = PartitionID(table: write.table, key: write.partition)
-            var rows = state.partitions[id] ?? SortedKeyMap()
-            if let old = rows[write.clustering] {
-                state.indexBytes -= old.byteCount + write.clustering.count
-                state.rows -= 1
-            }
+            let value: IndexValue
             if let row = write.row {
-                rows.set(write.clustering, row)
-                state.indexBytes += row.byteCount + write.clustering.count
-                state.rows += 1
+                var encoded: [UInt8] = []
+                row.encode(into: &encoded)
+                value = .inline(encoded)
             } else {
-                rows.remove(write.clustering)
+                value = .tombstone
             }
-            state.partitions[id] = rows.isEmpty ? nil : rows
+            state.memtable.set(id, write.clustering, IndexEntry(lsn: lsn, value: value))
+        }
+        state.memtable.noteApplied(lsn)
+        if state.memtable.bytes >= memtableBytes {
+            state.frozen.append(state.memtable)
+            state.memtable = Memtable()
+        }
+    }
+
+    /// The store's shape, for `annals store stats` and tests.
+    public struct Statistics: Sendable {
+        public var memtableBytes: Int
+        public var memtableEntries: Int
+        public var frozenMemtables: Int
+        public var indexFiles: Int
+        public var indexFileBytes: Int64
+        public var indexFileEntries: UInt64
+        public var bloomBytes: Int
+        public var checkpointLSN: UInt64
+        public var flushes: Int
+        public var compactions: Int
+    }
+
+    public var statistics: Statistics {
+        state.withLock { state in
+            Statistics(
+                memtableBytes: state.memtable.bytes, memtableEntries: state.memtable.entries,
+                frozenMemtables: state.frozen.count, indexFiles: state.files.count,
+                indexFileBytes: state.files.reduce(0) { $0 + $1.bytes }, indexFileEntries: state.files.reduce(0) { $0 + $1.entryCount },
+                bloomBytes: state.files.reduce(0) { $0 + $1.bloomBytes }, checkpointLSN: state.manifest.checkpointLSN,
+                flushes: state.flushes, compactions: state.compactions)
         }
     }
 }

@@ -11,18 +11,26 @@ public enum StoreLimits {
     public static let maxBatchBytes = 12 << 20
     /// Rows returned by one scan page.
     public static let maxScanRows = 10_000
-    /// Memory held by the in-memory index until sorted index files exist (see docs/architecture.md).
-    public static let defaultMaxIndexBytes = 1 << 30
+    /// A memtable is frozen and flushed to an index file once it holds this many bytes.
+    public static let defaultMemtableBytes = 64 << 20
+    /// Frozen memtables waiting for their flush; writers wait beyond this.
+    public static let maxFrozenMemtables = 2
+    /// A compaction merges every index file into one once there are this many.
+    public static let defaultCompactionTrigger = 6
 }
 
 public struct StoreOptions: Sendable {
     public var log: LogOptions
-    /// Writes fail with `.limitExceeded` once the in-memory index holds this many bytes.
-    public var maxIndexBytes: Int
+    public var memtableBytes: Int
+    public var compactionTrigger: Int
 
-    public init(log: LogOptions = LogOptions(), maxIndexBytes: Int = StoreLimits.defaultMaxIndexBytes) {
+    public init(
+        log: LogOptions = LogOptions(), memtableBytes: Int = StoreLimits.defaultMemtableBytes,
+        compactionTrigger: Int = StoreLimits.defaultCompactionTrigger
+    ) {
         self.log = log
-        self.maxIndexBytes = maxIndexBytes
+        self.memtableBytes = memtableBytes
+        self.compactionTrigger = max(2, compactionTrigger)
     }
 }
 

@@ -85,6 +85,79 @@ public struct SortedKeyMap<Value: Sendable>: Sendable {
         }
     }
 
+    /// A cursor over entries with `lower <= key < upper` (nil bounds are open), ascending or
+    /// descending. It holds a copy of the map (O(1), copy-on-write), so the map may change meanwhile.
+    public func cursor(from lower: [UInt8]?, to upper: [UInt8]?, reverse: Bool = false) -> Cursor {
+        Cursor(map: self, lower: lower, upper: upper, reverse: reverse)
+    }
+
+    public struct Cursor: Sendable {
+        let chunks: [[(key: [UInt8], value: Value)]]
+        let lower: [UInt8]?
+        let upper: [UInt8]?
+        let reverse: Bool
+        var c: Int
+        var i: Int
+
+        init(map: SortedKeyMap, lower: [UInt8]?, upper: [UInt8]?, reverse: Bool) {
+            self.chunks = map.chunks
+            self.lower = lower
+            self.upper = upper
+            self.reverse = reverse
+            if reverse {
+                (c, i) = upper.map { map.position(of: $0) } ?? (map.chunks.count, 0)
+                // Position on the entry before (c, i).
+                Self.stepBack(chunks, &c, &i)
+            } else {
+                (c, i) = lower.map { map.position(of: $0) } ?? (0, 0)
+                Self.normalize(chunks, &c, &i)
+            }
+        }
+
+        private static func normalize(_ chunks: [[(key: [UInt8], value: Value)]], _ c: inout Int, _ i: inout Int) {
+            while c < chunks.count && i >= chunks[c].count {
+                c += 1
+                i = 0
+            }
+        }
+
+        private static func stepBack(_ chunks: [[(key: [UInt8], value: Value)]], _ c: inout Int, _ i: inout Int) {
+            while true {
+                if i > 0 {
+                    i -= 1
+                    return
+                }
+                if c == 0 {
+                    c = -1
+                    return
+                }
+                c -= 1
+                i = c < chunks.count ? chunks[c].count : 0
+            }
+        }
+
+        /// The current entry, or nil when the range is exhausted.
+        public var current: (key: [UInt8], value: Value)? {
+            guard c >= 0, c < chunks.count, i < chunks[c].count else { return nil }
+            let entry = chunks[c][i]
+            if reverse {
+                if let lower, lessThan(entry.key, lower) { return nil }
+            } else {
+                if let upper, !lessThan(entry.key, upper) { return nil }
+            }
+            return entry
+        }
+
+        public mutating func advance() {
+            if reverse {
+                Self.stepBack(chunks, &c, &i)
+            } else {
+                i += 1
+                Self.normalize(chunks, &c, &i)
+            }
+        }
+    }
+
     /// (chunk, index) of the first entry with key >= `key`.
     private func position(of key: [UInt8]) -> (Int, Int) {
         guard let (c, i, _) = locate(key) else { return (0, 0) }

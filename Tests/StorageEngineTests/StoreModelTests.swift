@@ -27,8 +27,10 @@ struct StoreModelTests {
         print("StoreModelTests seed=\(seed) (ANNALS_TEST_SEED replays)")
         var rng = SeededRandom(seed: seed)
         var fs = MemFileSystem()
-        var store = try Store.open(directory: storeDirectory, fileSystem: fs, options: StoreOptions(log: LogOptionsForTests.small))
+        var store = try Store.open(directory: storeDirectory, fileSystem: fs, options: LogOptionsForTests.store)
         var model: Model = [:]
+        var flushes = 0
+        var compactions = 0
         let tables = ["executions", "tasks"]
         let partitions = (0..<3).map { Key(.int(Int64($0))) }
 
@@ -83,14 +85,19 @@ struct StoreModelTests {
                 model = next
             }
 
-            switch rng.next() % 40 {
+            let ending = rng.next() % 40
+            if ending < 2 {
+                flushes += store.statistics.flushes
+                compactions += store.statistics.compactions
+            }
+            switch ending {
             case 0:
                 await store.close()
-                store = try Store.open(directory: storeDirectory, fileSystem: fs, options: StoreOptions(log: LogOptionsForTests.small))
+                store = try Store.open(directory: storeDirectory, fileSystem: fs, options: LogOptionsForTests.store)
             case 1:
                 // Power loss after an acknowledged write: everything acknowledged survives.
                 fs = fs.crashClone(.tornUnsynced(seed: rng.next()))
-                store = try Store.open(directory: storeDirectory, fileSystem: fs, options: StoreOptions(log: LogOptionsForTests.small))
+                store = try Store.open(directory: storeDirectory, fileSystem: fs, options: LogOptionsForTests.store)
             default:
                 break
             }
@@ -105,6 +112,10 @@ struct StoreModelTests {
                 }
             }
         }
+        flushes += store.statistics.flushes
+        compactions += store.statistics.compactions
+        print("StoreModelTests: \(flushes) flushes and \(compactions) compactions")
+        #expect(flushes > 10 && compactions > 2, "the model test must exercise index files")
         await store.close()
     }
 
@@ -117,7 +128,7 @@ struct StoreModelTests {
         var acknowledged = Set<Int>()
         var batchID = 0
         for round in 0..<8 {
-            let store = try Store.open(directory: storeDirectory, fileSystem: fs)
+            let store = try Store.open(directory: storeDirectory, fileSystem: fs, options: LogOptionsForTests.store)
             // Every batch writes its id into 3 partitions; after a crash each batch is all or nothing.
             var present: [Int: Int] = [:]
             for p in 0..<6 {
@@ -165,6 +176,9 @@ struct StoreModelTests {
 
 enum LogOptionsForTests {
     static let small = LogOptions(segmentBytes: 16 << 10)
+    /// Tiny memtables and an early compaction trigger, so tests go through flushes, index files,
+    /// the manifest and compactions many times.
+    static let store = StoreOptions(log: small, memtableBytes: 3000, compactionTrigger: 3)
 }
 
 final class AckSet: Sendable {

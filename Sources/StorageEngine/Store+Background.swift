@@ -1,0 +1,140 @@
+import StorageCodec
+import StorageIO
+import StorageIndex
+import Synchronization
+
+/// The background thread: flushes frozen memtables to index files and compacts index files.
+/// It is the only writer of index files and of the manifest.
+extension Store {
+    func wakeBackground() {
+        background.lock()
+        background.signal()
+        background.unlock()
+    }
+
+    func backgroundLoop() {
+        while true {
+            background.lock()
+            while !backgroundWork.stop && !hasBackgroundWork() { background.wait() }
+            let stopping = backgroundWork.stop
+            background.unlock()
+            if stopping {
+                background.lock()
+                backgroundWork.stopped = true
+                let waiters = backgroundWork.stopWaiters
+                backgroundWork.stopWaiters.removeAll()
+                background.unlock()
+                for waiter in waiters { waiter.resume() }
+                return
+            }
+            do {
+                try flushOldestFrozen()
+                if state.withLock({ $0.files.count >= options.compactionTrigger }) { try compactAll() }
+            } catch {
+                // The index could not be written (disk full, I/O error): the log still holds every
+                // write, so nothing is lost; stop accepting writes and let reopen retry from the log.
+                let failure = (error as? StorageError) ?? StorageError(.io, "\(error)")
+                let waiters: [CheckedContinuation<Void, Never>] = state.withLock { state in
+                    if state.failure == nil { state.failure = failure }
+                    let waiters = state.roomWaiters
+                    state.roomWaiters.removeAll()
+                    return waiters
+                }
+                for waiter in waiters { waiter.resume() }
+                background.lock()
+                while !backgroundWork.stop { background.wait() }
+                background.unlock()
+            }
+        }
+    }
+
+    private func hasBackgroundWork() -> Bool {
+        state.withLock { !$0.frozen.isEmpty || $0.files.count >= options.compactionTrigger }
+    }
+
+    /// Writes the oldest frozen memtable to a new index file and advances the checkpoint.
+    private func flushOldestFrozen() throws {
+        guard let (table, manifest) = state.withLock({ state in state.frozen.first.map { ($0, state.manifest) } }) else { return }
+        let id = manifest.nextFileID
+        let file = try writeIndexFile(id: id, entries: table.sortedEntries())
+        var next = manifest
+        next.nextFileID = id + 1
+        next.checkpointLSN = max(manifest.checkpointLSN, table.maxLSN)
+        if let file {
+            next.files.append(Manifest.FileRecord(id: id, maxLSN: file.maxLSN, entries: file.entryCount, bytes: UInt64(file.bytes)))
+        }
+        try next.store(in: directory, fileSystem: fileSystem)
+        let waiters: [CheckedContinuation<Void, Never>] = state.withLock { state in
+            if let file { state.files.append(file) }
+            state.frozen.removeFirst()
+            state.manifest = next
+            state.flushes += 1
+            let waiters = state.roomWaiters
+            state.roomWaiters.removeAll()
+            return waiters
+        }
+        for waiter in waiters { waiter.resume() }
+    }
+
+    /// Merges every index file into one. Tombstones are dropped: nothing older remains below them.
+    private func compactAll() throws {
+        let (files, manifest) = state.withLock { ($0.files, $0.manifest) }
+        guard files.count >= 2 else { return }
+        var cursors = try files.reversed().map { try $0.cursor(from: nil, to: nil) }  // newest first
+        var merged: [(key: [UInt8], entry: IndexEntry)] = []
+        while true {
+            var best: [UInt8]? = nil
+            for cursor in cursors {
+                if let (key, _) = cursor.current, best == nil || lessThanKey(key, best!) { best = key }
+            }
+            guard let key = best else { break }
+            var newest: IndexEntry? = nil
+            for index in cursors.indices {
+                if let (k, e) = cursors[index].current, k == key {
+                    if newest == nil { newest = e }
+                    try cursors[index].advance()
+                }
+            }
+            if case .tombstone = newest!.value { continue }
+            merged.append((key, newest!))
+        }
+        let id = manifest.nextFileID
+        let file = try writeIndexFile(id: id, entries: merged)
+        var next = manifest
+        next.nextFileID = id + 1
+        let replaced = Set(files.map(\.id))
+        next.files.removeAll { replaced.contains($0.id) }
+        if let file {
+            next.files.insert(Manifest.FileRecord(id: id, maxLSN: file.maxLSN, entries: file.entryCount, bytes: UInt64(file.bytes)), at: 0)
+        }
+        try next.store(in: directory, fileSystem: fileSystem)
+        state.withLock { state in
+            state.files.removeAll { replaced.contains($0.id) }
+            if let file { state.files.insert(file, at: 0) }
+            state.manifest = next
+            state.compactions += 1
+        }
+        // Readers holding the old files keep their open handles; the names go now.
+        for old in files { try fileSystem.removeFile(old.path) }
+        try fileSystem.syncDirectory(directory)
+    }
+
+    /// Writes entries (ascending keys) to index file `id` and opens it; nil when there are none.
+    private func writeIndexFile(id: UInt64, entries: [(key: [UInt8], entry: IndexEntry)]) throws -> IndexFile? {
+        guard !entries.isEmpty else { return nil }
+        let path = joinPath(directory, IndexFileFormat.fileName(id: id))
+        var writer = try IndexFileWriter(fileSystem: fileSystem, path: path)
+        do {
+            for (key, entry) in entries { try writer.add(key, entry) }
+            _ = try writer.finish()
+            try fileSystem.syncDirectory(directory)
+            return try IndexFile(fileSystem: fileSystem, path: path, id: id)
+        } catch {
+            writer.abandon()
+            try? fileSystem.removeFile(path)
+            throw error
+        }
+    }
+}
+
+private func lessThanKey(_ a: [UInt8], _ b: [UInt8]) -> Bool { compareKeys(a, b) < 0 }

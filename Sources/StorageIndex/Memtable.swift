@@ -1,0 +1,77 @@
+/// The newest rows, in memory: per partition (a table and a partition key), entries by
+/// clustering key. Entries are whole encoded rows or tombstones, with the LSN that wrote them.
+public struct Memtable: Sendable {
+    public struct Partition: Hashable, Sendable {
+        public let table: String
+        public let key: [UInt8]
+
+        public init(table: String, key: [UInt8]) {
+            self.table = table
+            self.key = key
+        }
+    }
+
+    public private(set) var partitions: [Partition: SortedKeyMap<IndexEntry>] = [:]
+    /// Approximate bytes held (keys plus entries).
+    public private(set) var bytes = 0
+    public private(set) var entries = 0
+    /// The highest LSN applied to this memtable (0 if none).
+    public private(set) var maxLSN: UInt64 = 0
+
+    public init() {}
+
+    public var isEmpty: Bool { entries == 0 }
+
+    public func get(_ partition: Partition, _ clustering: [UInt8]) -> IndexEntry? {
+        partitions[partition]?[clustering]
+    }
+
+    public mutating func set(_ partition: Partition, _ clustering: [UInt8], _ entry: IndexEntry) {
+        var map = partitions[partition] ?? SortedKeyMap()
+        if let old = map[clustering] {
+            bytes -= old.byteCount + clustering.count
+            entries -= 1
+        } else if map.isEmpty {
+            bytes += partition.table.utf8.count + partition.key.count + 64
+        }
+        map.set(clustering, entry)
+        bytes += entry.byteCount + clustering.count
+        entries += 1
+        maxLSN = max(maxLSN, entry.lsn)
+        partitions[partition] = map
+    }
+
+    /// Notes that every record up to `lsn` has been applied (records that wrote nothing count too).
+    public mutating func noteApplied(_ lsn: UInt64) {
+        maxLSN = max(maxLSN, lsn)
+    }
+
+    /// Every entry in index-file key order: partitions by their composite prefix, then clustering.
+    public func sortedEntries() -> [(key: [UInt8], entry: IndexEntry)] {
+        var out: [(key: [UInt8], entry: IndexEntry)] = []
+        out.reserveCapacity(entries)
+        let ordered = partitions.keys.map { ($0, IndexKey.prefix(table: $0.table, partition: $0.key)) }
+            .sorted { lessThan($0.1, $1.1) }
+        for (partition, prefix) in ordered {
+            partitions[partition]!.forEach(from: nil, to: nil) { clustering, entry in
+                out.append((prefix + clustering, entry))
+                return true
+            }
+        }
+        return out
+    }
+}
+
+/// Keys of index files: `KeyEncoding([.string(table), .bytes(partition)])` then the clustering key.
+/// The prefix is prefix-free, so one partition's keys are contiguous and in clustering order.
+public enum IndexKey {
+    public static func prefix(table: String, partition: [UInt8]) -> [UInt8] {
+        KeyEncoding.encode([.string(table), .bytes(partition)])
+    }
+
+    /// A key greater than every key of the partition with this prefix (clustering keys never
+    /// start with 0xFF) and smaller than the next partition's keys.
+    public static func partitionEnd(_ prefix: [UInt8]) -> [UInt8] { prefix + [0xFF] }
+}
+
+import StorageCodec
