@@ -11,12 +11,12 @@ struct ActivityWorker: Sendable {
     func run() async {
         await withDiscardingTaskGroup { group in
             for index in 0..<pollers {
-                group.addTask { await pollLoop(client: clients.client(index)) }
+                group.addTask { await pollLoop(client: clients.user(index)) }
             }
         }
     }
 
-    private func pollLoop(client: WorkflowServiceClient) async {
+    private func pollLoop(client: PooledClient) async {
         var backoff = PollBackoff()
         var request = Temporal_Api_Workflowservice_V1_PollActivityTaskQueueRequest()
         request.namespace = context.namespace
@@ -25,7 +25,7 @@ struct ActivityWorker: Sendable {
         request.identity = context.identity
         while !Task.isCancelled {
             do {
-                let task = try await client.pollActivityTaskQueue(request, options: .timeout(BenchLimits.pollTimeout))
+                let task = try await client.rpc.pollActivityTaskQueue(request, options: .timeout(BenchLimits.pollTimeout))
                 backoff.reset()
                 if task.taskToken.isEmpty { continue }
                 context.stats.recordTransition()
@@ -40,7 +40,7 @@ struct ActivityWorker: Sendable {
 
     private func handle(
         _ task: Temporal_Api_Workflowservice_V1_PollActivityTaskQueueResponse,
-        client: WorkflowServiceClient
+        client: PooledClient
     ) async throws {
         guard task.activityType.name == WorkloadScript.activityTypeName,
             let input = Payloads.string(from: task.input)
@@ -53,7 +53,7 @@ struct ActivityWorker: Sendable {
             failed.identity = context.identity
             failed.failure.message = reason
             failed.failure.applicationFailureInfo.nonRetryable = true
-            _ = try await client.respondActivityTaskFailed(failed, options: .timeout(BenchLimits.rpcTimeout))
+            _ = try await client.rpc.respondActivityTaskFailed(failed, options: .timeout(BenchLimits.rpcTimeout))
             return
         }
         var completed = Temporal_Api_Workflowservice_V1_RespondActivityTaskCompletedRequest()
@@ -61,7 +61,7 @@ struct ActivityWorker: Sendable {
         completed.taskToken = task.taskToken
         completed.identity = context.identity
         completed.result = Payloads.payloads(WorkloadScript.activityResult(input: input))
-        _ = try await client.respondActivityTaskCompleted(completed, options: .timeout(BenchLimits.rpcTimeout))
+        _ = try await client.rpc.respondActivityTaskCompleted(completed, options: .timeout(BenchLimits.rpcTimeout))
         context.stats.recordTransition()
     }
 }

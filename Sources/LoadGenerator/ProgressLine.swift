@@ -1,10 +1,4 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#elseif canImport(Darwin)
-import Darwin
-#endif
+import Foundation
 
 /// Prints one progress line to stderr every `BenchLimits.progressInterval` until cancelled.
 struct ProgressLine: Sendable {
@@ -32,9 +26,5 @@ struct ProgressLine: Sendable {
 }
 
 func writeToStandardError(_ text: String) {
-    var text = text
-    text.withUTF8 { buffer in
-        _ = fwrite(buffer.baseAddress, 1, buffer.count, stderr)
-    }
-    fflush(stderr)
+    FileHandle.standardError.write(Data(text.utf8))
 }

@@ -1,4 +1,5 @@
 import Foundation
+import SwiftProtobuf
 import GRPCCore
 import Synchronization
 import TemporalAPI
@@ -19,7 +20,7 @@ struct Starter: Sendable {
         await withDiscardingTaskGroup { group in
             for driver in 0..<min(concurrency, count) {
                 group.addTask {
-                    let client = clients.client(driver)
+                    let client = clients.user(driver)
                     while !Task.isCancelled {
                         let index = dispenser.take()
                         guard index < count else { return }
@@ -30,7 +31,7 @@ struct Starter: Sendable {
         }
     }
 
-    private func runWorkflow(workflowID: String, client: WorkflowServiceClient) async {
+    private func runWorkflow(workflowID: String, client: PooledClient) async {
         let startTime = ContinuousClock.now
         let deadline = startTime + .seconds(context.workflowTimeoutSeconds)
         let runID: String
@@ -71,7 +72,7 @@ struct Starter: Sendable {
         }
     }
 
-    private func start(workflowID: String, client: WorkflowServiceClient) async throws -> String {
+    private func start(workflowID: String, client: PooledClient) async throws -> String {
         var request = Temporal_Api_Workflowservice_V1_StartWorkflowExecutionRequest()
         request.namespace = context.namespace
         request.workflowID = workflowID
@@ -84,12 +85,12 @@ struct Starter: Sendable {
         request.requestID = UUID().uuidString.lowercased()
         // The same request_id on a retry makes the start idempotent.
         let response = try await withRetries {
-            try await client.startWorkflowExecution(request, options: .timeout(BenchLimits.rpcTimeout))
+            try await client.rpc.startWorkflowExecution(request, options: .timeout(BenchLimits.rpcTimeout))
         }
         return response.runID
     }
 
-    private func signal(_ execution: Temporal_Api_Common_V1_WorkflowExecution, client: WorkflowServiceClient) async throws {
+    private func signal(_ execution: Temporal_Api_Common_V1_WorkflowExecution, client: PooledClient) async throws {
         var request = Temporal_Api_Workflowservice_V1_SignalWorkflowExecutionRequest()
         request.namespace = context.namespace
         request.workflowExecution = execution
@@ -98,7 +99,7 @@ struct Starter: Sendable {
         request.identity = context.identity
         request.requestID = UUID().uuidString.lowercased()
         _ = try await withRetries {
-            try await client.signalWorkflowExecution(request, options: .timeout(BenchLimits.rpcTimeout))
+            try await client.rpc.signalWorkflowExecution(request, options: .timeout(BenchLimits.rpcTimeout))
         }
     }
 
@@ -111,7 +112,7 @@ struct Starter: Sendable {
     private func waitForClose(
         _ execution: Temporal_Api_Common_V1_WorkflowExecution,
         until deadline: ContinuousClock.Instant,
-        client: WorkflowServiceClient
+        client: PooledClient
     ) async -> CloseWait {
         var request = Temporal_Api_Workflowservice_V1_GetWorkflowExecutionHistoryRequest()
         request.namespace = context.namespace
@@ -123,7 +124,7 @@ struct Starter: Sendable {
             let remaining = deadline - ContinuousClock.now
             guard remaining > .zero else { return .timedOut }
             do {
-                let response = try await client.getWorkflowExecutionHistory(
+                let response = try await client.rpc.getWorkflowExecutionHistory(
                     request,
                     options: .timeout(min(remaining, BenchLimits.historyLongPollTimeout))
                 )
@@ -134,6 +135,10 @@ struct Starter: Sendable {
                 request.nextPageToken = response.nextPageToken
             } catch let error as RPCError where error.code == .deadlineExceeded {
                 continue
+            } catch let error as RPCError where error.isRetryable {
+                // Transient (e.g. RESOURCE_EXHAUSTED "Workflow is busy"): ask again, within the deadline.
+                try? await Task.sleep(for: BenchLimits.pollErrorBackoffInitial)
+                continue
             } catch {
                 return Task.isCancelled ? .timedOut : .failed(error)
             }
@@ -143,14 +148,14 @@ struct Starter: Sendable {
     private func terminate(
         _ execution: Temporal_Api_Common_V1_WorkflowExecution,
         reason: String,
-        client: WorkflowServiceClient
+        client: PooledClient
     ) async {
         var request = Temporal_Api_Workflowservice_V1_TerminateWorkflowExecutionRequest()
         request.namespace = context.namespace
         request.workflowExecution = execution
         request.reason = reason
         request.identity = context.identity
-        _ = try? await client.terminateWorkflowExecution(request, options: .timeout(BenchLimits.cleanupTimeout))
+        _ = try? await client.rpc.terminateWorkflowExecution(request, options: .timeout(BenchLimits.cleanupTimeout))
     }
 }
 

@@ -13,12 +13,12 @@ struct WorkflowTaskWorker: Sendable {
     func run() async {
         await withDiscardingTaskGroup { group in
             for index in 0..<pollers {
-                group.addTask { await pollLoop(client: clients.client(index)) }
+                group.addTask { await pollLoop(client: clients.user(index)) }
             }
         }
     }
 
-    private func pollLoop(client: WorkflowServiceClient) async {
+    private func pollLoop(client: PooledClient) async {
         var backoff = PollBackoff()
         var request = Temporal_Api_Workflowservice_V1_PollWorkflowTaskQueueRequest()
         request.namespace = context.namespace
@@ -28,7 +28,7 @@ struct WorkflowTaskWorker: Sendable {
         while !Task.isCancelled {
             do {
                 var task: Temporal_Api_Workflowservice_V1_PollWorkflowTaskQueueResponse? =
-                    try await client.pollWorkflowTaskQueue(request, options: .timeout(BenchLimits.pollTimeout))
+                    try await client.rpc.pollWorkflowTaskQueue(request, options: .timeout(BenchLimits.pollTimeout))
                 backoff.reset()
                 // An empty response is an idle long poll ending; a reply may carry the next task inline.
                 while let current = task, !current.taskToken.isEmpty {
@@ -46,7 +46,7 @@ struct WorkflowTaskWorker: Sendable {
     /// Answers one workflow task; returns the next task if the server handed one back inline.
     private func handle(
         _ task: Temporal_Api_Workflowservice_V1_PollWorkflowTaskQueueResponse,
-        client: WorkflowServiceClient
+        client: PooledClient
     ) async throws -> Temporal_Api_Workflowservice_V1_PollWorkflowTaskQueueResponse? {
         let events = try await fullHistory(of: task, client: client)
         let workflowID = task.workflowExecution.workflowID
@@ -61,7 +61,7 @@ struct WorkflowTaskWorker: Sendable {
         reply.commands = script.map {
             $0.command(taskQueue: context.taskQueue, activityScheduleToCloseSeconds: Int64(context.workflowTimeoutSeconds))
         }
-        let response = try await client.respondWorkflowTaskCompleted(reply, options: .timeout(BenchLimits.rpcTimeout))
+        let response = try await client.rpc.respondWorkflowTaskCompleted(reply, options: .timeout(BenchLimits.rpcTimeout))
         context.stats.recordTransition()
         return response.hasWorkflowTask ? response.workflowTask : nil
     }
@@ -69,7 +69,7 @@ struct WorkflowTaskWorker: Sendable {
     /// The task's history, with any further pages fetched.
     private func fullHistory(
         of task: Temporal_Api_Workflowservice_V1_PollWorkflowTaskQueueResponse,
-        client: WorkflowServiceClient
+        client: PooledClient
     ) async throws -> [Temporal_Api_History_V1_HistoryEvent] {
         var events = task.history.events
         var pageToken = task.nextPageToken
@@ -83,7 +83,7 @@ struct WorkflowTaskWorker: Sendable {
             request.namespace = context.namespace
             request.execution = task.workflowExecution
             request.nextPageToken = pageToken
-            let page = try await client.getWorkflowExecutionHistory(request, options: .timeout(BenchLimits.rpcTimeout))
+            let page = try await client.rpc.getWorkflowExecutionHistory(request, options: .timeout(BenchLimits.rpcTimeout))
             events.append(contentsOf: page.history.events)
             pageToken = page.nextPageToken
         }

@@ -1,9 +1,10 @@
 import ArgumentParser
+import LoadGenerator
 
 @main
 struct Annals: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "annals",
         abstract: "A Temporal-compatible workflow server for one machine, on its own storage engine.",
-        subcommands: [StoreCommand.self])
+        subcommands: [StoreCommand.self, BenchCommand.self])
 }

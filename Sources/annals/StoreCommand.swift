@@ -6,6 +6,7 @@ struct StoreCommand: AsyncParsableCommand {
         abstract: "Inspect, check and stress a data directory without the server.",
         discussion: "These commands use the storage modules only, so they work on a directory whose server will not start.",
         subcommands: [
-            StoreStatsCommand.self, StoreVerifyCommand.self, LogStressCommand.self, LogStressVerifyCommand.self,
+            StoreStatsCommand.self, StoreVerifyCommand.self, StoreStressCommand.self, StoreStressVerifyCommand.self,
+            LogStressCommand.self, LogStressVerifyCommand.self,
         ])
 }
