@@ -70,6 +70,55 @@ struct KillTests {
         print("KillTests: \(Self.kills) kills, \(totalAcks) acknowledged records verified")
     }
 
+    /// The same for the store: `annals store stress` (conditional and unconditional batches from 12
+    /// writers, small memtables so flushes, index files and compactions happen) killed at random
+    /// moments; `annals store stress-verify` checks every acknowledged batch is there and the
+    /// store equals the seeded model after exactly the batches present (none partly applied).
+    @Test func acknowledgedBatchesSurviveSIGKILL() throws {
+        let seed = SeededRandom.seedFromEnvironment(default: 0x57055)
+        print("KillTests.store seed=\(seed) kills=\(Self.kills) (ANNALS_TEST_SEED replays)")
+        var rng = SeededRandom(seed: seed)
+        let directory = NSTemporaryDirectory() + "annals-store-kill-\(getpid())-\(seed)"
+        let acksPath = directory + "-acks"
+        try? FileManager.default.removeItem(atPath: directory)
+        defer {
+            try? FileManager.default.removeItem(atPath: directory)
+            try? FileManager.default.removeItem(atPath: acksPath)
+        }
+        _ = FileManager.default.createFile(atPath: acksPath, contents: nil)
+        for round in 1...Self.kills {
+            let roundAcks = acksPath + "-\(round)"
+            defer { try? FileManager.default.removeItem(atPath: roundAcks) }
+            let memtable = [2048, 16 << 10, 256 << 10][Int(rng.next() % 3)]
+            let child = try launch([
+                "store", "stress", directory, "--seed", String(seed), "--writers", "12", "--memtable-bytes", String(memtable),
+            ], stdout: roundAcks)
+            let deadline = Date().addingTimeInterval(10)
+            while (try? Data(contentsOf: URL(fileURLWithPath: roundAcks)).count) ?? 0 == 0 && Date() < deadline { usleep(2_000) }
+            usleep(useconds_t(1_000 + rng.next() % 300_000))
+            kill(child.processIdentifier, SIGKILL)
+            child.waitUntilExit()
+            #expect(child.terminationReason == .uncaughtSignal, "round \(round): the stress process exited on its own")
+            let acks = (try? Data(contentsOf: URL(fileURLWithPath: roundAcks))) ?? Data()
+            #expect(!acks.isEmpty, "round \(round): nothing acknowledged")
+            let all = try FileHandle(forWritingTo: URL(fileURLWithPath: acksPath))
+            all.seekToEndOfFile()
+            all.write(acks)
+            try all.close()
+
+            let verifyOutput = directory + "-verify-\(round)"
+            defer { try? FileManager.default.removeItem(atPath: verifyOutput) }
+            let verify = try launch([
+                "store", "stress-verify", directory, "--seed", String(seed), "--writers", "12", "--acks", acksPath,
+            ], stdout: verifyOutput, stderr: true)
+            verify.waitUntilExit()
+            let report = (try? String(contentsOfFile: verifyOutput, encoding: .utf8)) ?? ""
+            #expect(verify.terminationStatus == 0, "round \(round) (memtable \(memtable) B): \(report)")
+            if verify.terminationStatus != 0 { break }
+            if round == Self.kills { print("KillTests.store: \(report)") }
+        }
+    }
+
     func launch(_ arguments: [String], stdout path: String, stderr: Bool = false) throws -> Process {
         _ = FileManager.default.createFile(atPath: path, contents: nil)
         let process = Process()
