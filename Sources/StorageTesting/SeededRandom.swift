@@ -86,3 +86,39 @@ let eventTextPool: [UInt8] = {
     }
     return Array(bytes.prefix(size))
 }()
+
+extension SeededRandom {
+    /// About `count` bytes of JSON history events as Temporal's JSON history export writes them:
+    /// consecutive event ids and times, a few event types, one workflow's ids, task queue and
+    /// identity, and a base64 payload per event. Repetition across events is what real histories
+    /// have and what LZ4 exploits.
+    public mutating func historyEventsJSON(count: Int, firstEventID: Int = 1) -> [UInt8] {
+        let types = [
+            ("EVENT_TYPE_ACTIVITY_TASK_SCHEDULED", "activityTaskScheduledEventAttributes"),
+            ("EVENT_TYPE_ACTIVITY_TASK_STARTED", "activityTaskStartedEventAttributes"),
+            ("EVENT_TYPE_ACTIVITY_TASK_COMPLETED", "activityTaskCompletedEventAttributes"),
+            ("EVENT_TYPE_WORKFLOW_TASK_SCHEDULED", "workflowTaskScheduledEventAttributes"),
+            ("EVENT_TYPE_WORKFLOW_TASK_STARTED", "workflowTaskStartedEventAttributes"),
+            ("EVENT_TYPE_WORKFLOW_TASK_COMPLETED", "workflowTaskCompletedEventAttributes"),
+        ]
+        let workflow = next() % 1_000_000
+        let base64 = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
+        var out: [UInt8] = []
+        var eventID = firstEventID
+        var millis = Int(next() % 60_000)
+        while out.count < count {
+            let (type, attributes) = types[Int(next() % UInt64(types.count))]
+            let payload = String(decoding: (0..<(16 + Int(next() % 48))).map { _ in base64[Int(next() % 64)] }, as: UTF8.self)
+            let text = """
+                {"eventId":"\(eventID)","eventTime":"2026-11-29T04:\(millis / 1000 / 60 % 60):\(millis / 1000 % 60).\(millis % 1000)Z",\
+                "eventType":"\(type)","taskId":"\(1_048_576 + eventID * 3)","\(attributes)":{"taskQueue":{"name":"orders",\
+                "kind":"TASK_QUEUE_KIND_NORMAL"},"identity":"12345@worker-host-7","workflowId":"order-\(workflow)",\
+                "input":{"payloads":[{"metadata":{"encoding":"anNvbi9wbGFpbg=="},"data":"\(payload)"}]}}}
+                """
+            out.append(contentsOf: text.utf8)
+            eventID += 1
+            millis += Int(next() % 900)
+        }
+        return Array(out.prefix(count))
+    }
+}

@@ -16,10 +16,10 @@ let benchDirectory = getenv("ANNALS_BENCH_DIR").map { String(cString: $0) } ?? "
 let recordBytes = 1024
 let scanLogBytes: Int64 = 1 << 30
 
-/// 4096 distinct 1 KiB records shaped like history events.
+/// 4096 distinct 1 KiB records of JSON history events (about three events each).
 let eventRecords: [[UInt8]] = {
     var rng = SeededRandom(seed: 42)
-    return (0..<4096).map { _ in rng.eventLikeBytes(count: recordBytes) }
+    return (0..<4096).map { i in rng.historyEventsJSON(count: recordBytes, firstEventID: 1 + (i % 100) * 3) }
 }()
 
 func freshDirectory(_ name: String) -> String {
