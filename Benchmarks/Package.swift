@@ -3,6 +3,7 @@
 // Benchmarks live in their own package so the main package's graph stays free of the benchmark
 // plugin and its malloc interposer. Run from this directory:
 //   swift package --allow-writing-to-package-directory benchmark --target LogBenchmarks
+//   swift package --allow-writing-to-package-directory benchmark --target StoreBenchmarks
 // Results and the commands that produced them are recorded in ../docs/benchmarks.md.
 
 import Foundation
@@ -20,6 +21,20 @@ let package = Package(
         .package(url: "https://github.com/ordo-one/package-benchmark", from: "1.38.1", traits: ["MallocInterposer"]),
     ],
     targets: [
+        // Anchors measured in the same run: Debian's libsqlite3-dev and librocksdb-dev.
+        .systemLibrary(name: "CSQLite", path: "Anchors/CSQLite"),
+        .systemLibrary(name: "CRocksDB", path: "Anchors/CRocksDB"),
+        .executableTarget(
+            name: "StoreBenchmarks",
+            dependencies: [
+                "CSQLite", "CRocksDB",
+                .product(name: "Benchmark", package: "package-benchmark"),
+                .product(name: "StorageEngine", package: root),
+                .product(name: "StorageTesting", package: root),
+            ],
+            path: "Benchmarks/StoreBenchmarks",
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "package-benchmark")]
+        ),
         .executableTarget(
             name: "LogBenchmarks",
             dependencies: [

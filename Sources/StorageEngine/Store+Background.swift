@@ -67,6 +67,7 @@ extension Store {
         let waiters: [CheckedContinuation<Void, Never>] = state.withLock { state in
             if let file { state.files.append(file) }
             state.frozen.removeFirst()
+            frozenCount.store(state.frozen.count)
             state.manifest = next
             state.flushes += 1
             let waiters = state.roomWaiters

@@ -74,6 +74,8 @@ extension Store {
     /// Waits while the frozen memtables waiting for a flush are at their limit.
     private func waitForRoom() async {
         while true {
+            // Fast path without the lock; the slow path re-checks under it.
+            if frozenCount.load() < StoreLimits.maxFrozenMemtables { return }
             let full = state.withLock { $0.frozen.count >= StoreLimits.maxFrozenMemtables && $0.failure == nil }
             if !full { return }
             await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
@@ -92,11 +94,13 @@ extension Store {
         _ writes: [BatchRecord.Write], _ result: Result<LogPosition, any Error>,
         _ continuation: CheckedContinuation<CASOutcome, any Error>
     ) {
+        let entries = (try? result.get()).map { Store.entries(writes, lsn: $0.lsn) } ?? []
         let froze: Bool = state.withLock { state in
             switch result {
             case .success(let position):
                 let frozenBefore = state.frozen.count
-                Store.apply(writes, lsn: position.lsn, to: &state, memtableBytes: options.memtableBytes)
+                Store.apply(entries, lsn: position.lsn, to: &state, memtableBytes: options.memtableBytes)
+                if state.frozen.count != frozenBefore { frozenCount.store(state.frozen.count) }
                 for write in writes {
                     let id = PartitionID(table: write.table, key: write.partition)
                     guard var pending = state.overlay[id]?[write.clustering] else { continue }

@@ -50,6 +50,16 @@ public final class Store: @unchecked Sendable {
         var compactions = 0
     }
 
+    /// `state.frozen.count`, readable without the lock (writers check it on every batch); updated
+    /// under the lock whenever `frozen` changes.
+    let frozenCount = FrozenCount()
+
+    final class FrozenCount: Sendable {
+        private let value = Atomic<Int>(0)
+        func load() -> Int { value.load(ordering: .acquiring) }
+        func store(_ new: Int) { value.store(new, ordering: .releasing) }
+    }
+
     struct BackgroundSignal {
         var stop = false
         var stopped = false
@@ -108,9 +118,10 @@ public final class Store: @unchecked Sendable {
         try state.withLock { state in
             try log.scan(from: checkpoint + 1) { lsn, bytes in
                 let record = try BatchRecord.decode(Array(bytes), lsn: lsn)
-                Store.apply(record.writes, lsn: lsn, to: &state, memtableBytes: options.memtableBytes)
+                Store.apply(Store.entries(record.writes, lsn: lsn), lsn: lsn, to: &state, memtableBytes: options.memtableBytes)
                 return true
             }
+            frozenCount.store(state.frozen.count)
         }
         wakeBackground()
     }
@@ -132,10 +143,9 @@ public final class Store: @unchecked Sendable {
         }
     }
 
-    /// Applies durable writes to the memtable (in LSN order), freezing it when full.
-    static func apply(_ writes: [BatchRecord.Write], lsn: UInt64, to state: inout State, memtableBytes: Int) {
-        for write in writes {
-            let id = PartitionID(table: write.table, key: write.partition)
+    /// Index entries for durable writes (encoded outside the lock).
+    static func entries(_ writes: [BatchRecord.Write], lsn: UInt64) -> [(PartitionID, [UInt8], IndexEntry)] {
+        writes.map { write in
             let value: IndexValue
             if let row = write.row {
                 var encoded: [UInt8] = []
@@ -144,8 +154,13 @@ public final class Store: @unchecked Sendable {
             } else {
                 value = .tombstone
             }
-            state.memtable.set(id, write.clustering, IndexEntry(lsn: lsn, value: value))
+            return (PartitionID(table: write.table, key: write.partition), write.clustering, IndexEntry(lsn: lsn, value: value))
         }
+    }
+
+    /// Applies durable writes to the memtable (in LSN order), freezing it when full.
+    static func apply(_ entries: [(PartitionID, [UInt8], IndexEntry)], lsn: UInt64, to state: inout State, memtableBytes: Int) {
+        for (id, clustering, entry) in entries { state.memtable.set(id, clustering, entry) }
         state.memtable.noteApplied(lsn)
         if state.memtable.bytes >= memtableBytes {
             state.frozen.append(state.memtable)

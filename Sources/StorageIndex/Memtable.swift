@@ -27,18 +27,18 @@ public struct Memtable: Sendable {
     }
 
     public mutating func set(_ partition: Partition, _ clustering: [UInt8], _ entry: IndexEntry) {
-        var map = partitions[partition] ?? SortedKeyMap()
-        if let old = map[clustering] {
-            bytes -= old.byteCount + clustering.count
+        // Mutated in place (no copy of the partition's map).
+        let previous = partitions[partition, default: SortedKeyMap()].set(clustering, entry)
+        if let previous {
+            bytes -= previous.byteCount + clustering.count
             entries -= 1
-        } else if map.isEmpty {
+        }
+        if partitions[partition]!.count == 1 && previous == nil {
             bytes += partition.table.utf8.count + partition.key.count + 64
         }
-        map.set(clustering, entry)
         bytes += entry.byteCount + clustering.count
         entries += 1
         maxLSN = max(maxLSN, entry.lsn)
-        partitions[partition] = map
     }
 
     /// Notes that every record up to `lsn` has been applied (records that wrote nothing count too).

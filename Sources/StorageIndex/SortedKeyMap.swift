@@ -22,15 +22,18 @@ public struct SortedKeyMap<Value: Sendable>: Sendable {
         }
     }
 
-    public mutating func set(_ key: [UInt8], _ value: Value) {
+    /// Sets the value for `key`; returns the value it replaced, if any.
+    @discardableResult
+    public mutating func set(_ key: [UInt8], _ value: Value) -> Value? {
         guard let (c, i, found) = locate(key) else {
             chunks.append([(key, value)])
             count += 1
-            return
+            return nil
         }
         if found {
+            let previous = chunks[c][i].value
             chunks[c][i].value = value
-            return
+            return previous
         }
         chunks[c].insert((key, value), at: i)
         count += 1
@@ -39,6 +42,7 @@ public struct SortedKeyMap<Value: Sendable>: Sendable {
             chunks[c].removeLast(upper.count)
             chunks.insert(upper, at: c + 1)
         }
+        return nil
     }
 
     public mutating func remove(_ key: [UInt8]) {

@@ -1,0 +1,45 @@
+import StorageEngine
+import StorageCodec
+import StorageLog
+
+/// Annals' store: an unconditional history append, then a compare-and-set in the shard partition.
+final class AnnalsStore: @unchecked Sendable {
+    let name = "annals"
+    let store: Store
+
+    init(directory: String) throws {
+        store = try Store.open(directory: directory)
+    }
+
+    func transaction(workflow: Int, version: Int) async throws {
+        let shard = Key(.int(Int64(Workload.shard(of: workflow))))
+        let tree = Key(.int(Int64(workflow)))
+        var events: [Mutation] = []
+        for i in 0..<Workload.eventsPerTransaction {
+            let node = version * Workload.eventsPerTransaction + i
+            events.append(.put("history_node", tree, Key([.string("branch"), .int(Int64(node))]),
+                               Row(["data": Workload.events[(workflow + node) % Workload.events.count]])))
+        }
+        try await store.write(events)
+        let stateKey = Key(.string("wf-\(workflow)"))
+        let outcome = try await store.compareAndSet(
+            table: "executions", partition: shard,
+            conditions: [version == 0 ? .rowAbsent(stateKey) : .columnEquals(stateKey, column: "version", value: Array("\(version)".utf8))],
+            mutations: [
+                .put("executions", shard, stateKey, Row(["version": Array("\(version + 1)".utf8), "data": Workload.states[(workflow + version) % Workload.states.count]])),
+                .put("executions", shard, Key(.string("task"), .int(Int64(workflow)), .int(Int64(version))), Row(["data": Workload.tasks[version % Workload.tasks.count]])),
+            ])
+        guard outcome.applied else { throw BenchmarkFailure(description: "annals: CAS failed for workflow \(workflow) version \(version)") }
+    }
+
+    func readState(workflow: Int) async throws -> Int {
+        let row = try store.read(table: "executions", partition: Key(.int(Int64(Workload.shard(of: workflow)))), clustering: Key(.string("wf-\(workflow)")))
+        return row?["data"]?.count ?? 0
+    }
+
+    func readHistory(workflow: Int, limit: Int) async throws -> Int {
+        try store.scan(table: "history_node", partition: Key(.int(Int64(workflow))), limit: limit).rows.count
+    }
+
+    func close() async { await store.close() }
+}
