@@ -32,6 +32,8 @@ struct MergedScan {
 
     /// Newest first.
     var sources: [Source]
+    /// Each source's current entry, cached (nil when that source is exhausted).
+    var heads: [(key: [UInt8], entry: IndexEntry)?]
     let reverse: Bool
 
     init(
@@ -43,45 +45,39 @@ struct MergedScan {
         for table in [memtable] + frozen.reversed() {
             if let map = table.partitions[id] { sources.append(.memory(map.cursor(from: start, to: end, reverse: reverse))) }
         }
-        let prefix = IndexKey.prefix(table: id.table, partition: id.key)
-        for file in files.reversed() {
+        if !files.isEmpty {
+            let prefix = IndexKey.prefix(table: id.table, partition: id.key)
             let lower = prefix + (start ?? [])
             let upper = end.map { prefix + $0 } ?? IndexKey.partitionEnd(prefix)
-            sources.append(.file(try file.cursor(from: lower, to: upper, reverse: reverse), prefixLength: prefix.count))
+            for file in files.reversed() {
+                sources.append(.file(try file.cursor(from: lower, to: upper, reverse: reverse), prefixLength: prefix.count))
+            }
         }
         self.sources = sources
+        self.heads = sources.map(\.current)
     }
 
     /// The next live row in order, or nil at the end.
     mutating func next() throws -> ([UInt8], IndexEntry)? {
         while true {
-            var best: [UInt8]? = nil
-            var winner: IndexEntry? = nil
-            for source in sources {
-                guard let (key, entry) = source.current else { continue }
-                if let current = best {
-                    let order = compareKeys(key, current)
-                    if reverse ? order > 0 : order < 0 {
-                        best = key
-                        winner = entry
-                    }
+            // The smallest (largest, in reverse) key among the heads; the newest source wins ties.
+            var winner = -1
+            for index in heads.indices {
+                guard let head = heads[index] else { continue }
+                if winner < 0 {
+                    winner = index
                 } else {
-                    best = key
-                    winner = entry
+                    let order = compareKeys(head.key, heads[winner]!.key)
+                    if reverse ? order > 0 : order < 0 { winner = index }
                 }
             }
-            guard let key = best, let entry = winner else { return nil }
-            // Newest source first: among sources at `key`, the first one's entry wins.
-            var newest: IndexEntry? = nil
-            for index in sources.indices {
-                if let (k, e) = sources[index].current, k == key {
-                    if newest == nil { newest = e }
-                    try sources[index].advance()
-                }
+            guard winner >= 0, let (key, entry) = heads[winner] else { return nil }
+            for index in winner..<heads.count where heads[index]?.key == key {
+                try sources[index].advance()
+                heads[index] = sources[index].current
             }
-            _ = entry
-            if case .tombstone = newest!.value { continue }
-            return (key, newest!)
+            if case .tombstone = entry.value { continue }
+            return (key, entry)
         }
     }
 }

@@ -68,13 +68,26 @@ struct ByteReader {
         return bytes[offset..<(offset + n)]
     }
 
-    mutating func u8() throws -> UInt8 { try take(1).first! }
+    mutating func u8() throws -> UInt8 {
+        try need(1)
+        defer { offset += 1 }
+        return bytes[offset]
+    }
     mutating func u16() throws -> UInt16 {
-        let s = try take(2)
-        return UInt16(s[s.startIndex]) | UInt16(s[s.startIndex + 1]) << 8
+        try need(2)
+        defer { offset += 2 }
+        return UInt16(bytes[offset]) | UInt16(bytes[offset + 1]) << 8
     }
     mutating func u32() throws -> UInt32 {
-        try take(4).reversed().reduce(0) { $0 << 8 | UInt32($1) }
+        try need(4)
+        defer { offset += 4 }
+        return bytes.withUnsafeBytes { UInt32(littleEndian: $0.loadUnaligned(fromByteOffset: offset, as: UInt32.self)) }
+    }
+
+    private func need(_ n: Int) throws {
+        guard n <= bytes.count - offset else {
+            throw StorageError(.corruption, "\(what) ends early: needs \(n) bytes at offset \(offset) of \(bytes.count)", offset: Int64(offset))
+        }
     }
     mutating func bytes(_ n: Int) throws -> [UInt8] { Array(try take(n)) }
     mutating func string(_ n: Int) throws -> String {
