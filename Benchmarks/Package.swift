@@ -27,13 +27,27 @@ let package = Package(
         .executableTarget(
             name: "StoreBenchmarks",
             dependencies: [
-                "CSQLite", "CRocksDB",
+                "CSQLite", "CRocksDB", "StoreWorkload",
                 .product(name: "Benchmark", package: "package-benchmark"),
                 .product(name: "StorageEngine", package: root),
                 .product(name: "StorageTesting", package: root),
             ],
             path: "Benchmarks/StoreBenchmarks",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "package-benchmark")]
+        ),
+        .target(
+            name: "StoreWorkload",
+            dependencies: [
+                .product(name: "StorageEngine", package: root),
+                .product(name: "StorageTesting", package: root),
+            ],
+            path: "Benchmarks/StoreWorkload"
+        ),
+        // A plain executable for profilers: `perf record -g .build/release/StoreProfile 10`.
+        .executableTarget(
+            name: "StoreProfile",
+            dependencies: ["StoreWorkload"],
+            path: "Benchmarks/StoreProfile"
         ),
         .executableTarget(
             name: "LogBenchmarks",

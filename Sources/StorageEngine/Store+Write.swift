@@ -57,10 +57,10 @@ extension Store {
                     try log.enqueue(record) { [self] result in complete(writes, result, continuation) }
                     for write in writes {
                         let id = PartitionID(table: write.table, key: write.partition)
-                        var pending = state.overlay[id, default: [:]][write.clustering] ?? Pending(row: nil, references: 0)
+                        var pending = state.overlay[id, default: [:]][ByteKey(write.clustering)] ?? Pending(row: nil, references: 0)
                         pending.row = write.row
                         pending.references += 1
-                        state.overlay[id, default: [:]][write.clustering] = pending
+                        state.overlay[id, default: [:]][ByteKey(write.clustering)] = pending
                     }
                     return nil
                 } catch {
@@ -89,55 +89,67 @@ extension Store {
         }
     }
 
-    /// Runs on the log's writer thread once the batch is durable (or failed).
+    /// Runs on the log's writer thread once the batch is durable (or failed). Durable batches wait
+    /// for the end of their group (`applyDurableGroup`), so the lock is taken once per group.
     private func complete(
         _ writes: [BatchRecord.Write], _ result: Result<LogPosition, any Error>,
         _ continuation: CheckedContinuation<CASOutcome, any Error>
     ) {
-        let entries = (try? result.get()).map { Store.entries(writes, lsn: $0.lsn) } ?? []
-        let froze: Bool = state.withLock { state in
-            switch result {
-            case .success(let position):
-                let frozenBefore = state.frozen.count
-                Store.apply(entries, lsn: position.lsn, to: &state, memtableBytes: options.memtableBytes)
-                if state.frozen.count != frozenBefore { frozenCount.store(state.frozen.count) }
-                for write in writes {
-                    let id = PartitionID(table: write.table, key: write.partition)
-                    guard var pending = state.overlay[id]?[write.clustering] else { continue }
-                    pending.references -= 1
-                    state.overlay[id]![write.clustering] = pending.references > 0 ? pending : nil
-                    if state.overlay[id]!.isEmpty { state.overlay[id] = nil }
-                }
-                return state.frozen.count > frozenBefore
-            case .failure(let error):
+        switch result {
+        case .success(let position):
+            durableGroup.append(DurableBatch(
+                writes: writes, entries: Store.entries(writes, lsn: position.lsn), lsn: position.lsn, continuation: continuation))
+        case .failure(let error):
+            applyDurableGroup()
+            let waiters: [CheckedContinuation<Void, Never>] = state.withLock { state in
                 if state.failure == nil {
                     state.failure = (error as? StorageError) ?? StorageError(.io, "\(error)")
                 }
                 state.overlay.removeAll()
                 let waiters = state.roomWaiters
                 state.roomWaiters.removeAll()
-                for waiter in waiters { waiter.resume() }
-                return false
+                return waiters
             }
+            for waiter in waiters { waiter.resume() }
+            continuation.resume(throwing: error)
+        }
+    }
+
+    /// Applies the group's durable batches in LSN order under one lock, then resumes their callers.
+    func applyDurableGroup() {
+        guard !durableGroup.isEmpty else { return }
+        let group = durableGroup
+        durableGroup.removeAll(keepingCapacity: true)
+        let froze: Bool = state.withLock { state in
+            let frozenBefore = state.frozen.count
+            for batch in group {
+                Store.apply(batch.entries, lsn: batch.lsn, to: &state, memtableBytes: options.memtableBytes)
+                for write in batch.writes {
+                    let id = PartitionID(table: write.table, key: write.partition)
+                    guard var pending = state.overlay[id]?[ByteKey(write.clustering)] else { continue }
+                    pending.references -= 1
+                    state.overlay[id]![ByteKey(write.clustering)] = pending.references > 0 ? pending : nil
+                    if state.overlay[id]!.isEmpty { state.overlay[id] = nil }
+                }
+            }
+            if state.frozen.count != frozenBefore { frozenCount.store(state.frozen.count) }
+            return state.frozen.count > frozenBefore
         }
         if froze { wakeBackground() }
-        switch result {
-        case .success: continuation.resume(returning: .applied)
-        case .failure(let error): continuation.resume(throwing: error)
-        }
+        for batch in group { batch.continuation.resume(returning: .applied) }
     }
 
     /// The latest accepted value of a row: in-flight batches first, then the index.
     static func latestRow(_ id: PartitionID, _ clustering: [UInt8], in state: State) throws -> Row? {
-        if let pending = state.overlay[id]?[clustering] { return pending.row }
+        if let pending = state.overlay[id]?[ByteKey(clustering)] { return pending.row }
         return try Store.indexedRow(id, clustering, memtable: state.memtable, frozen: state.frozen, files: state.files)
     }
 
     /// Turns mutations into whole-row writes (one per row, in key order) against the latest state.
     static func materialize(_ mutations: [Mutation], in state: State) throws -> [BatchRecord.Write] {
-        var effects: [PartitionID: [[UInt8]: Row?]] = [:]
+        var effects: [PartitionID: [ByteKey: Row?]] = [:]
         func current(_ id: PartitionID, _ key: [UInt8]) throws -> Row? {
-            if let local = effects[id]?[key] { return local }
+            if let local = effects[id]?[ByteKey(key)] { return local }
             return try latestRow(id, key, in: state)
         }
         for mutation in mutations {
@@ -145,24 +157,24 @@ extension Store {
             let key = mutation.clustering.bytes
             switch mutation.operation {
             case .put(let row):
-                effects[id, default: [:]][key] = .some(row)
+                effects[id, default: [:]][ByteKey(key)] = .some(row)
             case .update(let columns):
                 var row = try current(id, key) ?? Row()
                 for (name, value) in columns { row.columns[name] = value }
-                effects[id, default: [:]][key] = .some(row)
+                effects[id, default: [:]][ByteKey(key)] = .some(row)
             case .delete:
-                effects[id, default: [:]][key] = .some(nil)
+                effects[id, default: [:]][ByteKey(key)] = .some(nil)
             case .deleteRange(let end):
                 for doomed in try liveKeys(id, from: key, to: end.bytes, in: state, effects: effects[id] ?? [:]) {
-                    effects[id, default: [:]][doomed] = .some(nil)
+                    effects[id, default: [:]][ByteKey(doomed)] = .some(nil)
                 }
             }
         }
         var writes: [BatchRecord.Write] = []
         let partitions = effects.keys.sorted { a, b in a.table != b.table ? a.table < b.table : compareKeys(a.key, b.key) < 0 }
         for id in partitions {
-            for (key, row) in effects[id]!.sorted(by: { compareKeys($0.key, $1.key) < 0 }) {
-                writes.append(BatchRecord.Write(table: id.table, partition: id.key, clustering: key, row: row))
+            for (key, row) in effects[id]!.sorted(by: { compareKeys($0.key.bytes, $1.key.bytes) < 0 }) {
+                writes.append(BatchRecord.Write(table: id.table, partition: id.key, clustering: key.bytes, row: row))
             }
         }
         return writes
@@ -170,18 +182,18 @@ extension Store {
 
     /// Keys with a row in [start, end), counting in-flight batches and this batch's earlier effects.
     static func liveKeys(
-        _ id: PartitionID, from start: [UInt8], to end: [UInt8], in state: State, effects: [[UInt8]: Row?]
+        _ id: PartitionID, from start: [UInt8], to end: [UInt8], in state: State, effects: [ByteKey: Row?]
     ) throws -> [[UInt8]] {
         var keys = Set<[UInt8]>()
         var merge = try MergedScan(
             id, from: start, to: end, reverse: false, memtable: state.memtable, frozen: state.frozen, files: state.files)
         while let (key, _) = try merge.next() { keys.insert(key) }
         func inRange(_ key: [UInt8]) -> Bool { compareKeys(key, start) >= 0 && compareKeys(key, end) < 0 }
-        for (key, pending) in state.overlay[id] ?? [:] where inRange(key) {
-            if pending.row == nil { keys.remove(key) } else { keys.insert(key) }
+        for (key, pending) in state.overlay[id] ?? [:] where inRange(key.bytes) {
+            if pending.row == nil { keys.remove(key.bytes) } else { keys.insert(key.bytes) }
         }
-        for (key, row) in effects where inRange(key) {
-            if row == nil { keys.remove(key) } else { keys.insert(key) }
+        for (key, row) in effects where inRange(key.bytes) {
+            if row == nil { keys.remove(key.bytes) } else { keys.insert(key.bytes) }
         }
         return Array(keys)
     }

@@ -20,6 +20,17 @@ public final class Store: @unchecked Sendable {
     public let options: StoreOptions
     let fileSystem: any FileSystem
     let state: Mutex<State>
+    /// Batches made durable in the log's current group, applied together at the end of the group.
+    /// Touched only on the log's writer thread (in `complete` and `applyDurableGroup`).
+    var durableGroup: [DurableBatch] = []
+
+    struct DurableBatch {
+        var writes: [BatchRecord.Write]
+        var entries: [(PartitionID, [UInt8], IndexEntry)]
+        var lsn: UInt64
+        var continuation: CheckedContinuation<CASOutcome, any Error>
+    }
+
     /// Wakes the background thread (flushes and compactions).
     let background = ConditionLock()
     var backgroundWork = BackgroundSignal()
@@ -40,7 +51,7 @@ public final class Store: @unchecked Sendable {
         var files: [IndexFile] = []
         var manifest: Manifest
         /// Effects of batches queued in the log but not yet durable, seen only by later batches.
-        var overlay: [PartitionID: [[UInt8]: Pending]] = [:]
+        var overlay: [PartitionID: [ByteKey: Pending]] = [:]
         /// Set when a batch failed to become durable: later batches may have been validated
         /// against it, so the store accepts no more writes until reopened.
         var failure: StorageError?
@@ -96,6 +107,7 @@ public final class Store: @unchecked Sendable {
             }
             let store = Store(directory: directory, fileSystem: fileSystem, log: log, options: options, manifest: manifest, files: files)
             try store.replay(after: manifest.checkpointLSN)
+            log.onGroupDurable { [store] in store.applyDurableGroup() }
             startThread { [store] in store.backgroundLoop() }
             return store
         } catch {

@@ -9,6 +9,12 @@ public struct Memtable: Sendable {
             self.table = table
             self.key = key
         }
+
+        /// Hashes the key's bytes in one call (`[UInt8]`'s own hashing feeds each byte separately).
+        public func hash(into hasher: inout Hasher) {
+            hasher.combine(table)
+            key.withUnsafeBytes { hasher.combine(bytes: $0) }
+        }
     }
 
     public private(set) var partitions: [Partition: SortedKeyMap<IndexEntry>] = [:]
@@ -75,3 +81,16 @@ public enum IndexKey {
 }
 
 import StorageCodec
+
+/// A byte string as a dictionary key, hashed in one call.
+public struct ByteKey: Hashable, Sendable {
+    public let bytes: [UInt8]
+
+    public init(_ bytes: [UInt8]) {
+        self.bytes = bytes
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        bytes.withUnsafeBytes { hasher.combine(bytes: $0) }
+    }
+}

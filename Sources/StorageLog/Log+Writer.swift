@@ -36,6 +36,8 @@ extension Log {
             do {
                 let positions = try write(batch, builder: &builder, output: &output)
                 for (entry, position) in zip(batch, positions) { entry.completion(.success(position)) }
+                let handler = lock.withLock { groupHandler }
+                handler?()
             } catch {
                 for entry in batch { entry.completion(.failure(error)) }
             }

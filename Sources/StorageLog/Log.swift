@@ -33,6 +33,8 @@ public final class Log: @unchecked Sendable {
     var failure: StorageError?
     var closeWaiters: [CheckedContinuation<Void, Never>] = []
     var directoryLock: (any DirectoryLock)?
+    /// Runs on the writer thread after the completions of each durable group (see `onGroupDurable`).
+    var groupHandler: (@Sendable () -> Void)?
 
     enum State {
         case open
@@ -180,6 +182,13 @@ public final class Log: @unchecked Sendable {
         case .closing, .closed:
             throw StorageError(.closed, "the log in \(directory) is closed")
         }
+    }
+
+    /// Sets a handler the writer thread calls after it has run the completions of every group of
+    /// records made durable together. A caller can then do per-group work once (take a lock once,
+    /// resume waiters together) instead of per record. Set it before enqueueing.
+    public func onGroupDurable(_ handler: @escaping @Sendable () -> Void) {
+        lock.withLock { groupHandler = handler }
     }
 
     static func failedError(_ cause: StorageError, directory: String) -> StorageError {

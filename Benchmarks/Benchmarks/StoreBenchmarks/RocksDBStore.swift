@@ -1,3 +1,4 @@
+import StoreWorkload
 import Glibc
 import CRocksDB
 import Synchronization
@@ -5,7 +6,7 @@ import Synchronization
 /// RocksDB (librocksdb C API): WAL with sync on every write, a per-shard lock around the
 /// compare-and-set's read-check-write (RocksDB groups the concurrent writers' syncs itself).
 final class RocksDBStore: BlockingStore, @unchecked Sendable {
-    let name = "rocksdb"
+    public let name = "rocksdb"
     let db: OpaquePointer
     let writeOptions: OpaquePointer
     let readOptions: OpaquePointer
@@ -38,7 +39,7 @@ final class RocksDBStore: BlockingStore, @unchecked Sendable {
         return Array(UnsafeRawBufferPointer(start: value, count: length))
     }
 
-    func transaction(workflow: Int, version: Int) throws {
+    public func transaction(workflow: Int, version: Int) throws {
         let shard = Workload.shard(of: workflow)
         try shardLocks[shard].mutex.withLock { _ in
             let stateKey = "e/\(shard)/\(workflow)"
@@ -67,11 +68,11 @@ final class RocksDBStore: BlockingStore, @unchecked Sendable {
         }
     }
 
-    func readState(workflow: Int) throws -> Int {
+    public func readState(workflow: Int) throws -> Int {
         try get("e/\(Workload.shard(of: workflow))/\(workflow)")?.count ?? 0
     }
 
-    func readHistory(workflow: Int, limit: Int) throws -> Int {
+    public func readHistory(workflow: Int, limit: Int) throws -> Int {
         let iterator = rocksdb_create_iterator(db, readOptions)
         defer { rocksdb_iter_destroy(iterator) }
         let prefix = "h/\(workflow)/"
@@ -88,7 +89,7 @@ final class RocksDBStore: BlockingStore, @unchecked Sendable {
         return rows
     }
 
-    func close() {
+    public func close() {
         rocksdb_close(db)
         rocksdb_writeoptions_destroy(writeOptions)
         rocksdb_readoptions_destroy(readOptions)

@@ -1,10 +1,11 @@
+import StoreWorkload
 import CSQLite
 import Synchronization
 
 /// SQLite (libsqlite3): WAL, synchronous=FULL, one transaction per workflow task on one
 /// connection (SQLite has one writer at a time), as Temporal's SQLite persistence does.
 final class SQLiteStore: BlockingStore, @unchecked Sendable {
-    let name = "sqlite"
+    public let name = "sqlite"
     let db: OpaquePointer
     let lock = Mutex(())
     let select, updateState, insertState, insertEvent, insertTask, readStateStatement, readHistoryStatement: OpaquePointer
@@ -55,7 +56,7 @@ final class SQLiteStore: BlockingStore, @unchecked Sendable {
         return nil
     }
 
-    func transaction(workflow: Int, version: Int) throws {
+    public func transaction(workflow: Int, version: Int) throws {
         try lock.withLock { _ in
             let shard = Workload.shard(of: workflow)
             guard sqlite3_exec(db, "BEGIN IMMEDIATE", nil, nil, nil) == SQLITE_OK else { throw BenchmarkFailure(description: "sqlite begin") }
@@ -82,7 +83,7 @@ final class SQLiteStore: BlockingStore, @unchecked Sendable {
         }
     }
 
-    func readState(workflow: Int) throws -> Int {
+    public func readState(workflow: Int) throws -> Int {
         lock.withLock { _ in
             sqlite3_reset(readStateStatement)
             sqlite3_bind_int64(readStateStatement, 1, Int64(Workload.shard(of: workflow)))
@@ -92,7 +93,7 @@ final class SQLiteStore: BlockingStore, @unchecked Sendable {
         }
     }
 
-    func readHistory(workflow: Int, limit: Int) throws -> Int {
+    public func readHistory(workflow: Int, limit: Int) throws -> Int {
         lock.withLock { _ in
             sqlite3_reset(readHistoryStatement)
             sqlite3_bind_int64(readHistoryStatement, 1, Int64(workflow))
@@ -105,7 +106,7 @@ final class SQLiteStore: BlockingStore, @unchecked Sendable {
         }
     }
 
-    func close() {
+    public func close() {
         for statement in [select, updateState, insertState, insertEvent, insertTask, readStateStatement, readHistoryStatement] {
             sqlite3_finalize(statement)
         }

@@ -3,15 +3,15 @@ import StorageCodec
 import StorageLog
 
 /// Annals' store: an unconditional history append, then a compare-and-set in the shard partition.
-final class AnnalsStore: @unchecked Sendable {
-    let name = "annals"
-    let store: Store
+public final class AnnalsStore: @unchecked Sendable {
+    public let name = "annals"
+    public let store: Store
 
-    init(directory: String) throws {
+    public init(directory: String) throws {
         store = try Store.open(directory: directory)
     }
 
-    func transaction(workflow: Int, version: Int) async throws {
+    public func transaction(workflow: Int, version: Int) async throws {
         let shard = Key(.int(Int64(Workload.shard(of: workflow))))
         let tree = Key(.int(Int64(workflow)))
         var events: [Mutation] = []
@@ -32,14 +32,14 @@ final class AnnalsStore: @unchecked Sendable {
         guard outcome.applied else { throw BenchmarkFailure(description: "annals: CAS failed for workflow \(workflow) version \(version)") }
     }
 
-    func readState(workflow: Int) async throws -> Int {
+    public func readState(workflow: Int) async throws -> Int {
         let row = try store.read(table: "executions", partition: Key(.int(Int64(Workload.shard(of: workflow)))), clustering: Key(.string("wf-\(workflow)")))
         return row?["data"]?.count ?? 0
     }
 
-    func readHistory(workflow: Int, limit: Int) async throws -> Int {
+    public func readHistory(workflow: Int, limit: Int) async throws -> Int {
         try store.scan(table: "history_node", partition: Key(.int(Int64(workflow))), limit: limit).rows.count
     }
 
-    func close() async { await store.close() }
+    public func close() async { await store.close() }
 }

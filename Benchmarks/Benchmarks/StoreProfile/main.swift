@@ -1,0 +1,23 @@
+import StoreWorkload
+// A plain executable running the Annals side of the workflow-task transaction for a fixed time,
+// for profilers (`perf record -g .build/release/StoreProfile 10`). Prints transactions/s.
+
+import Foundation
+
+let seconds = Double(CommandLine.arguments.dropFirst().first ?? "10") ?? 10
+let directory = (ProcessInfo.processInfo.environment["ANNALS_BENCH_DIR"] ?? "/tmp/annals-bench") + "/store-profile"
+try? FileManager.default.removeItem(atPath: directory)
+try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+let store = try AnnalsStore(directory: directory)
+let versions = Versions()
+let deadline = ContinuousClock.now + .milliseconds(Int(seconds * 1000))
+var total = 0
+let start = ContinuousClock.now
+while ContinuousClock.now < deadline {
+    let (_, latencies) = try await drive(store, versions, perWorkflow: 16)
+    total += latencies.count
+}
+let elapsed = ContinuousClock.now - start
+let (s, atto) = elapsed.components
+print("transactions/s: \(Int(Double(total) / (Double(s) + Double(atto) / 1e18)))")
+await store.close()
