@@ -20,7 +20,7 @@ public struct SeededRandom: RandomNumberGenerator, Sendable {
     /// The seed of a randomized test: `ANNALS_TEST_SEED` if set (to replay a failure or explore
     /// new seeds), else the test's fixed default, so CI runs are deterministic. Tests print it.
     public static func seedFromEnvironment(default fallback: UInt64) -> UInt64 {
-        if let text = getenvString("ANNALS_TEST_SEED"), let value = UInt64(text) { return value }
+        if let text = environmentVariable("ANNALS_TEST_SEED"), let value = UInt64(text) { return value }
         return fallback
     }
 
@@ -58,12 +58,6 @@ public struct SeededRandom: RandomNumberGenerator, Sendable {
     }
 }
 
-import Glibc
-
-private func getenvString(_ name: String) -> String? {
-    guard let value = getenv(name) else { return nil }
-    return String(cString: value)
-}
 
 /// 2 MiB of JSON-like history-event text, made once.
 let eventTextPool: [UInt8] = {

@@ -1,5 +1,6 @@
 import StorageCodec
 import StorageIO
+import StorageTesting
 import Testing
 
 /// Decodes the checked-in segment file Tests/Fixtures/log-v1/00000000000000000001.log, so any
@@ -32,7 +33,7 @@ struct GoldenLogFixtureTests {
 
     @Test func fixtureDecodes() throws {
         let fs = PosixFileSystem()
-        if getenvString("ANNALS_WRITE_FIXTURES") == "1" {
+        if writeFixtures {
             try fs.createDirectory(fixturesDirectory() + "/log-v1")
             try? fs.removeFile(Self.fixture)
             let handle = try fs.open(Self.fixture, .createNew)
@@ -82,17 +83,4 @@ struct GoldenLogFixtureTests {
         let rawFrameEnd = 32 + frames[0].frameLength
         #expect(Array(rebuilt[0..<rawFrameEnd]) == Array(bytes[0..<rawFrameEnd]))
     }
-}
-
-func fixturesDirectory() -> String {
-    let file = #filePath
-    let parts = file.split(separator: "/", omittingEmptySubsequences: false)
-    return parts.dropLast(2).joined(separator: "/") + "/Fixtures"
-}
-
-import Glibc
-
-func getenvString(_ name: String) -> String? {
-    guard let value = getenv(name) else { return nil }
-    return String(cString: value)
 }

@@ -1,6 +1,7 @@
 import StorageCodec
 import StorageIO
 import StorageIndex
+import StorageTesting
 import Testing
 
 /// Decodes the checked-in Tests/Fixtures/index-v1/00000000000000000001.sst and MANIFEST, so a
@@ -20,7 +21,7 @@ struct GoldenIndexFixtureTests {
     @Test func fixturesDecode() throws {
         let fs = PosixFileSystem()
         let sst = Self.directory + "/" + IndexFileFormat.fileName(id: 1)
-        if let flag = getenvString("ANNALS_WRITE_FIXTURES"), flag == "1" {
+        if writeFixtures {
             try fs.createDirectory(Self.directory)
             for name in [IndexFileFormat.fileName(id: 1), Manifest.Format.fileName] where fs.fileExists(Self.directory + "/" + name) {
                 try fs.removeFile(Self.directory + "/" + name)
@@ -43,16 +44,4 @@ struct GoldenIndexFixtureTests {
         #expect(manifest.files.map(\.id) == [1])
         #expect(Int64(manifest.files[0].bytes) == file.bytes)
     }
-}
-
-func fixturesDirectory() -> String {
-    let parts = #filePath.split(separator: "/", omittingEmptySubsequences: false)
-    return parts.dropLast(2).joined(separator: "/") + "/Fixtures"
-}
-
-import Glibc
-
-func getenvString(_ name: String) -> String? {
-    guard let value = getenv(name) else { return nil }
-    return String(cString: value)
 }
