@@ -114,7 +114,7 @@ let package = Package(
         .executableTarget(
             name: "annals",
             dependencies: [
-                "StorageIO", "StorageCodec", "StorageLog", "StorageEngine", "LoadGenerator",
+                "StorageIO", "StorageCodec", "StorageLog", "StorageIndex", "StorageEngine", "LoadGenerator",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: upcoming

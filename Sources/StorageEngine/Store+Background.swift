@@ -22,13 +22,31 @@ extension Store {
                 background.lock()
                 backgroundWork.stopped = true
                 let waiters = backgroundWork.stopWaiters
+                let compactions = backgroundWork.compactionWaiters
                 backgroundWork.stopWaiters.removeAll()
+                backgroundWork.compactionWaiters.removeAll()
                 background.unlock()
+                for waiter in compactions { waiter.resume(throwing: StorageError(.closed, "the store closed before the compaction ran")) }
                 for waiter in waiters { waiter.resume() }
                 return
             }
             do {
                 try flushOldestFrozen()
+                let requested: [CheckedContinuation<Void, any Error>] = background.withLock {
+                    defer { backgroundWork.compactionWaiters.removeAll() }
+                    return backgroundWork.compactionWaiters
+                }
+                if !requested.isEmpty && state.withLock({ $0.frozen.isEmpty }) {
+                    do {
+                        try compactAll()
+                        for waiter in requested { waiter.resume() }
+                    } catch {
+                        for waiter in requested { waiter.resume(throwing: error) }
+                        throw error
+                    }
+                } else if !requested.isEmpty {
+                    background.withLock { backgroundWork.compactionWaiters.append(contentsOf: requested) }
+                }
                 if state.withLock({ $0.files.count >= options.compactionTrigger }) { try compactAll() }
             } catch {
                 // The index could not be written (disk full, I/O error): the log still holds every
@@ -42,14 +60,51 @@ extension Store {
                 }
                 for waiter in waiters { waiter.resume() }
                 background.lock()
-                while !backgroundWork.stop { background.wait() }
+                while !backgroundWork.stop {
+                    let compactions = backgroundWork.compactionWaiters
+                    backgroundWork.compactionWaiters.removeAll()
+                    for waiter in compactions { waiter.resume(throwing: failure) }
+                    background.wait()
+                }
                 background.unlock()
             }
         }
     }
 
+    /// Call with `background` locked.
     private func hasBackgroundWork() -> Bool {
-        state.withLock { !$0.frozen.isEmpty || $0.files.count >= options.compactionTrigger }
+        !backgroundWork.compactionWaiters.isEmpty
+            || state.withLock { !$0.frozen.isEmpty || $0.files.count >= options.compactionTrigger }
+    }
+
+    /// Writes the memtable to an index file now (advancing the checkpoint) and waits for it.
+    public func flush() async throws {
+        let work: Bool = state.withLock { state in
+            guard !state.memtable.isEmpty else { return !state.frozen.isEmpty }
+            state.frozen.append(state.memtable)
+            state.memtable = Memtable()
+            frozenCount.store(state.frozen.count)
+            return true
+        }
+        guard work else { return }
+        wakeBackground()
+        while true {
+            let (pending, failure) = state.withLock { ($0.frozen.count, $0.failure) }
+            if let failure { throw failure }
+            if pending == 0 { return }
+            try await Task.sleep(for: .milliseconds(2))
+        }
+    }
+
+    /// Flushes, then merges every index file into one, and waits for it.
+    public func compact() async throws {
+        try await flush()
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+            background.lock()
+            backgroundWork.compactionWaiters.append(continuation)
+            background.signal()
+            background.unlock()
+        }
     }
 
     /// Writes the oldest frozen memtable to a new index file and advances the checkpoint.

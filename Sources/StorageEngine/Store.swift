@@ -75,6 +75,8 @@ public final class Store: @unchecked Sendable {
         var stop = false
         var stopped = false
         var stopWaiters: [CheckedContinuation<Void, Never>] = []
+        /// Callers of `compact()` waiting for a full compaction.
+        var compactionWaiters: [CheckedContinuation<Void, any Error>] = []
     }
 
     /// Opens (creating if needed) the store in `directory`: recovers the log, loads the manifest

@@ -6,7 +6,8 @@ struct StoreCommand: AsyncParsableCommand {
         abstract: "Inspect, check and stress a data directory without the server.",
         discussion: "These commands use the storage modules only, so they work on a directory whose server will not start.",
         subcommands: [
-            StoreStatsCommand.self, StoreVerifyCommand.self, StoreStressCommand.self, StoreStressVerifyCommand.self,
+            StoreStatsCommand.self, StoreVerifyCommand.self, StoreRebuildIndexCommand.self, StoreCompactCommand.self,
+            StoreStressCommand.self, StoreStressVerifyCommand.self,
             LogStressCommand.self, LogStressVerifyCommand.self,
         ])
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import StorageIO
+import StorageIndex
 import StorageLog
 
 struct StoreStatsCommand: AsyncParsableCommand {
@@ -21,6 +22,7 @@ struct StoreStatsCommand: AsyncParsableCommand {
         }
         let report = try LogRecovery.scan(directory: directory, fileSystem: fileSystem)
         let stats = LogStats(segments: report.segments, durableLSN: report.nextLSN - 1)
+        let index = IndexInspection.inspect(directory: directory, fileSystem: fileSystem, logLastLSN: report.nextLSN - 1)
         if json {
             var fields: [String] = []
             fields.append("\"directory\":\(jsonString(directory))")
@@ -31,7 +33,12 @@ struct StoreStatsCommand: AsyncParsableCommand {
             fields.append("\"logicalBytes\":\(stats.logicalBytes)")
             fields.append("\"storedPayloadBytes\":\(stats.storedPayloadBytes)")
             fields.append("\"compressionRatio\":\(formatRatio(stats.compressionRatio))")
-            fields.append("\"findings\":\(report.findings.count)")
+            fields.append("\"checkpointLSN\":\(index.manifest?.checkpointLSN ?? 0)")
+            fields.append("\"indexFiles\":\(index.files.count)")
+            fields.append("\"indexBytes\":\(index.files.reduce(0) { $0 + $1.bytes })")
+            fields.append("\"indexEntries\":\(index.files.reduce(0) { $0 + $1.record.entries })")
+            fields.append("\"bloomBytes\":\(index.files.reduce(0) { $0 + $1.bloomBytes })")
+            fields.append("\"findings\":\(report.findings.count + index.findings.count)")
             print("{" + fields.joined(separator: ",") + "}")
             return
         }
@@ -46,9 +53,15 @@ struct StoreStatsCommand: AsyncParsableCommand {
             let last = segment.lastLSN.map(String.init) ?? "-"
             print("  \(path)  LSN \(segment.firstLSN)...\(last)  frames \(segment.frames)  records \(segment.records)  bytes \(segment.bytes)")
         }
-        if !report.findings.isEmpty {
+        print("checkpoint LSN   \(index.manifest?.checkpointLSN ?? 0)")
+        print("index files      \(index.files.count)")
+        for file in index.files {
+            print("  \(file.path)  entries \(file.record.entries)  bytes \(file.bytes)  blocks \(file.blocks)  bloom \(file.bloomBytes) B  max LSN \(file.record.maxLSN)")
+        }
+        let findings = report.findings.map(\.description) + index.findings
+        if !findings.isEmpty {
             print("findings (run `annals store verify \(directory)`):")
-            for finding in report.findings { print("  \(finding)") }
+            for finding in findings { print("  \(finding)") }
         }
     }
 }

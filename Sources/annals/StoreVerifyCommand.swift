@@ -1,11 +1,12 @@
 import ArgumentParser
 import StorageIO
+import StorageIndex
 import StorageLog
 
 struct StoreVerifyCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "verify",
-        abstract: "Check every segment header, frame checksum and LSN of a data directory's log.",
+        abstract: "Check a data directory: every log segment header, frame checksum and LSN; the manifest; every index file block.",
         discussion: """
             Read-only. Exit status: 0 clean; 1 damage found (each finding names the file and byte offset); \
             2 usage error. A torn tail (a crash mid-write) is reported but is not damage: the next open truncates it.
@@ -26,10 +27,14 @@ struct StoreVerifyCommand: AsyncParsableCommand {
         let report = try LogRecovery.scan(directory: directory, fileSystem: fileSystem, decompress: full)
         let records = report.segments.reduce(0) { $0 + $1.records }
         for finding in report.findings { print(finding) }
-        if report.corruption.isEmpty {
-            print("ok: \(report.segments.count) segment(s), \(records) record(s), last LSN \(report.nextLSN - 1)")
+        let index = IndexInspection.inspect(directory: directory, fileSystem: fileSystem, logLastLSN: report.nextLSN - 1)
+        for finding in index.findings { print(finding) }
+        for note in index.notes { print("note: \(note)") }
+        let damage = report.corruption.count + index.findings.count
+        if damage == 0 {
+            print("ok: \(report.segments.count) segment(s), \(records) record(s), last LSN \(report.nextLSN - 1); \(index.files.count) index file(s), checkpoint LSN \(index.manifest?.checkpointLSN ?? 0)")
         } else {
-            print("damaged: \(report.corruption.count) finding(s) of corruption")
+            print("damaged: \(damage) finding(s) of corruption")
             throw ExitCode(1)
         }
     }

@@ -1,0 +1,82 @@
+import StorageCodec
+import StorageIO
+import StorageIndex
+
+/// A read-only look at a data directory's index: the manifest and every index file it names.
+struct IndexInspection {
+    struct FileInfo {
+        var record: Manifest.FileRecord
+        var path: String
+        var blocks: Int
+        var bloomBytes: Int
+        var bytes: Int64
+    }
+
+    var manifest: Manifest?
+    var files: [FileInfo] = []
+    /// Damage: each names the file and byte offset.
+    var findings: [String] = []
+    /// Harmless leftovers the next open deletes.
+    var notes: [String] = []
+
+    /// Checks the manifest, and every block checksum, key order and count of every index file.
+    static func inspect(directory: String, fileSystem: any FileSystem, logLastLSN: UInt64) -> IndexInspection {
+        var report = IndexInspection()
+        do {
+            report.manifest = try Manifest.load(from: directory, fileSystem: fileSystem)
+        } catch let error as StorageError {
+            report.findings.append("corruption: \(error.description)")
+            return report
+        } catch {
+            report.findings.append("corruption: \(error)")
+            return report
+        }
+        let manifestPath = joinPath(directory, Manifest.Format.fileName)
+        guard let manifest = report.manifest else { return report }
+        if manifest.checkpointLSN > logLastLSN {
+            report.findings.append(
+                "corruption: \(manifestPath): checkpoint LSN \(manifest.checkpointLSN) is past the log's last LSN \(logLastLSN)")
+        }
+        let named = Set(manifest.files.map(\.id))
+        for name in (try? fileSystem.contentsOfDirectory(directory)) ?? [] {
+            if let id = IndexFileFormat.id(fromFileName: name), !named.contains(id) {
+                report.notes.append("\(joinPath(directory, name)): not named by the manifest (left by a crash; the next open deletes it)")
+            } else if name == Manifest.Format.temporaryFileName {
+                report.notes.append("\(joinPath(directory, name)): left by a crash during a manifest update (the next open deletes it)")
+            }
+        }
+        for record in manifest.files {
+            let path = joinPath(directory, IndexFileFormat.fileName(id: record.id))
+            do {
+                let file = try IndexFile(fileSystem: fileSystem, path: path, id: record.id)
+                var previous: [UInt8]? = nil
+                var count: UInt64 = 0
+                var maxLSN: UInt64 = 0
+                try file.forEachEntry { key, entry in
+                    if let previous, compareKeys(previous, key) >= 0 {
+                        throw StorageError(.corruption, "keys out of order after entry \(count)", path: path)
+                    }
+                    previous = key
+                    count += 1
+                    maxLSN = max(maxLSN, entry.lsn)
+                }
+                if count != file.entryCount {
+                    report.findings.append("corruption: \(path): \(count) entries but the footer says \(file.entryCount)")
+                }
+                if count != record.entries || UInt64(file.bytes) != record.bytes {
+                    report.findings.append(
+                        "corruption: \(path): \(count) entries / \(file.bytes) bytes but the manifest says \(record.entries) / \(record.bytes)")
+                }
+                if maxLSN > manifest.checkpointLSN {
+                    report.findings.append("corruption: \(path): holds LSN \(maxLSN), past the checkpoint \(manifest.checkpointLSN)")
+                }
+                report.files.append(FileInfo(record: record, path: path, blocks: file.blockCount, bloomBytes: file.bloomBytes, bytes: file.bytes))
+            } catch let error as StorageError {
+                report.findings.append("corruption: \(error.description)")
+            } catch {
+                report.findings.append("corruption: \(path): \(error)")
+            }
+        }
+        return report
+    }
+}
