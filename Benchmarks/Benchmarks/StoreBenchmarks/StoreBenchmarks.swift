@@ -77,6 +77,8 @@ let benchmarks: @Sendable () -> Void = {
         record(benchmark, seconds, latencies)
     }
 
+    spaceAndRecoveryBenchmarks()
+
     // Reads on data written by the same transactions (each history holds at least 102 events).
     Benchmark("Point read of a state row: annals", configuration: .init(metrics: [.wallClock, .throughput], timeUnits: .microseconds)) { benchmark in
         let store = try await populatedAnnals()
