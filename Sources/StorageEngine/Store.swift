@@ -113,7 +113,7 @@ public final class Store: @unchecked Sendable {
             startThread { [store] in store.backgroundLoop() }
             return store
         } catch {
-            Task { await log.close() }
+            log.closeBlocking()
             throw error
         }
     }

@@ -150,6 +150,7 @@ extension Log {
         for file in files { file.handle.close() }
         let waiters: [CheckedContinuation<Void, Never>] = lock.withLock {
             state = .closed
+            lock.broadcast()
             directoryLock?.release()
             directoryLock = nil
             let waiters = closeWaiters

@@ -218,6 +218,19 @@ public final class Log: @unchecked Sendable {
         }
     }
 
+    /// `close()` for synchronous callers (a failed open): blocks the calling thread until the log
+    /// is closed. Do not call it from a task that other tasks of the log's appenders depend on.
+    public func closeBlocking() {
+        lock.lock()
+        if case .open = state { state = .closing }
+        lock.broadcast()
+        while true {
+            if case .closed = state { break }
+            lock.wait()
+        }
+        lock.unlock()
+    }
+
     /// The highest durable LSN (0 when the log is empty).
     public var lastDurableLSN: UInt64 { lock.withLock { durableLSN } }
 
