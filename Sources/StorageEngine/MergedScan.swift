@@ -87,14 +87,21 @@ extension Store {
     static func indexedRow(
         _ id: PartitionID, _ clustering: [UInt8], memtable: Memtable, frozen: [Memtable], files: [IndexFile]
     ) throws -> Row? {
-        if let entry = memtable.get(id, clustering) { return try row(from: entry) }
+        try indexedEntry(id, clustering, memtable: memtable, frozen: frozen, files: files).flatMap { try row(from: $0) }
+    }
+
+    /// The newest index entry for a key (a tombstone included), or nil.
+    static func indexedEntry(
+        _ id: PartitionID, _ clustering: [UInt8], memtable: Memtable, frozen: [Memtable], files: [IndexFile]
+    ) throws -> IndexEntry? {
+        if let entry = memtable.get(id, clustering) { return entry }
         for table in frozen.reversed() {
-            if let entry = table.get(id, clustering) { return try row(from: entry) }
+            if let entry = table.get(id, clustering) { return entry }
         }
         if !files.isEmpty {
             let key = IndexKey.prefix(table: id.table, partition: id.key) + clustering
             for file in files.reversed() {
-                if let entry = try file.get(key) { return try row(from: entry) }
+                if let entry = try file.get(key) { return entry }
             }
         }
         return nil

@@ -1,6 +1,8 @@
 import StorageCodec
 import StorageIO
 import StorageIndex
+import StorageLog
+import Dispatch
 import Synchronization
 
 /// The background thread: flushes frozen memtables to index files and compacts index files.
@@ -48,6 +50,7 @@ extension Store {
                     background.withLock { backgroundWork.compactionWaiters.append(contentsOf: requested) }
                 }
                 if state.withLock({ $0.files.count >= options.compactionTrigger }) { try compactAll() }
+                if cleaningWanted() { try cleanOldestSegment() }
             } catch {
                 // The index could not be written (disk full, I/O error): the log still holds every
                 // write, so nothing is lost; stop accepting writes and let reopen retry from the log.
@@ -75,7 +78,88 @@ extension Store {
     private func hasBackgroundWork() -> Bool {
         !backgroundWork.compactionWaiters.isEmpty
             || state.withLock { !$0.frozen.isEmpty || $0.files.count >= options.compactionTrigger }
+            || cleaningWanted()
     }
+
+    /// Whether the oldest log segment should be cleaned: cleaning is on, the log is more than
+    /// `cleaningRatio` times the index, the oldest segment is sealed and wholly below the
+    /// checkpoint (everything in it is in index files), and the last cleaning was worth it.
+    func cleaningWanted() -> Bool {
+        guard let ratio = options.cleaningRatio else { return false }
+        let (checkpoint, indexBytes, paused) = state.withLock { state in
+            (state.manifest.checkpointLSN,
+             state.files.reduce(Int64(0)) { $0 + $1.bytes } + Int64(state.memtable.bytes + state.frozen.reduce(0) { $0 + $1.bytes }),
+             state.cleaningPausedAtCheckpoint == state.manifest.checkpointLSN)
+        }
+        guard !paused else { return false }
+        let segments = log.stats().segments
+        guard segments.count > 1, let oldest = segments.first, oldest.nextLSN <= checkpoint + 1 else { return false }
+        let logBytes = segments.reduce(Int64(0)) { $0 + $1.bytes }
+        return Double(logBytes) > ratio * Double(max(indexBytes, 1))
+    }
+
+    /// Relocates the live rows of the oldest segment to the head of the log, then deletes it.
+    /// Oldest first, so a deleted segment's tombstones only ever hid rows in segments already
+    /// gone, and the surviving log still replays to exactly the store's contents.
+    private func cleanOldestSegment() throws {
+        guard let oldest = log.stats().segments.first else { return }
+        var next = oldest.firstLSN
+        var relocated = 0
+        var relocatedBytes = 0
+        while next < oldest.nextLSN {
+            var chunk: [Relocation] = []
+            var resume = oldest.nextLSN
+            try log.scan(from: next) { lsn, bytes in
+                if lsn >= oldest.nextLSN { return false }
+                if chunk.count >= StoreLimits.maxRelocationBatchRows {
+                    resume = lsn
+                    return false
+                }
+                for write in try BatchRecord.decode(Array(bytes), lsn: lsn).writes {
+                    guard let row = write.row else { continue }
+                    chunk.append(Relocation(
+                        partition: PartitionID(table: write.table, key: write.partition), clustering: write.clustering, row: row, lsn: lsn))
+                }
+                return true
+            }
+            let rows = chunk
+            let moved = try blocking { try await self.relocate(rows) }
+            relocated += moved
+            relocatedBytes += rows.prefix(moved).reduce(0) { $0 + $1.row.byteCount }
+            next = resume
+        }
+        try log.deleteSegments(before: oldest.nextLSN)
+        state.withLock { state in
+            state.cleanedSegments += 1
+            state.relocatedRows += relocated
+            // Mostly live: cleaning more now would only copy data; wait for the next flush.
+            if Double(relocatedBytes) > 0.8 * Double(oldest.rawPayloadBytes) {
+                state.cleaningPausedAtCheckpoint = state.manifest.checkpointLSN
+            }
+        }
+    }
+}
+
+/// Runs async work from the background thread and waits for it (the thread has nothing else to do).
+private func blocking<T: Sendable>(_ operation: @escaping @Sendable () async throws -> T) throws -> T {
+    let box = ResultBox<T>()
+    let done = DispatchSemaphore(value: 0)
+    Task {
+        do { box.set(.success(try await operation())) } catch { box.set(.failure(error)) }
+        done.signal()
+    }
+    done.wait()
+    return try box.get()
+}
+
+private final class ResultBox<T: Sendable>: @unchecked Sendable {
+    private let lock = ConditionLock()
+    private var result: Result<T, any Error>?
+    func set(_ value: Result<T, any Error>) { lock.withLock { result = value } }
+    func get() throws -> T { try lock.withLock { result! }.get() }
+}
+
+extension Store {
 
     /// Writes the memtable to an index file now (advancing the checkpoint) and waits for it.
     public func flush() async throws {

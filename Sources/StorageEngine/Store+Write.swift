@@ -49,19 +49,7 @@ extension Store {
                         if !holds { return .success(.notApplied(current: current)) }
                     }
                     let writes = try Store.materialize(mutations, in: state)
-                    let record = BatchRecord(writes: writes).encoded()
-                    guard record.count <= StoreLimits.maxBatchBytes else {
-                        return .failure(StorageError(
-                            .limitExceeded, "batch of \(record.count) bytes exceeds the limit of \(StoreLimits.maxBatchBytes) bytes"))
-                    }
-                    try log.enqueue(record) { [self] result in complete(writes, result, continuation) }
-                    for write in writes {
-                        let id = PartitionID(table: write.table, key: write.partition)
-                        var pending = state.overlay[id, default: [:]][ByteKey(write.clustering)] ?? Pending(row: nil, references: 0)
-                        pending.row = write.row
-                        pending.references += 1
-                        state.overlay[id, default: [:]][ByteKey(write.clustering)] = pending
-                    }
+                    try enqueue(writes, in: &state, continuation)
                     return nil
                 } catch {
                     return .failure(error)
@@ -69,6 +57,68 @@ extension Store {
             }
             if let immediate { continuation.resume(with: immediate) }
         }
+    }
+
+    /// Queues one batch record for `writes` and records it in the overlay. Call with the state locked.
+    private func enqueue(
+        _ writes: [BatchRecord.Write], in state: inout State, _ continuation: CheckedContinuation<CASOutcome, any Error>
+    ) throws {
+        let record = BatchRecord(writes: writes).encoded()
+        guard record.count <= StoreLimits.maxBatchBytes else {
+            throw StorageError(.limitExceeded, "batch of \(record.count) bytes exceeds the limit of \(StoreLimits.maxBatchBytes) bytes")
+        }
+        try log.enqueue(record) { [self] result in complete(writes, result, continuation) }
+        for write in writes {
+            let id = PartitionID(table: write.table, key: write.partition)
+            var pending = state.overlay[id, default: [:]][ByteKey(write.clustering)] ?? Pending(row: nil, references: 0)
+            pending.row = write.row
+            pending.references += 1
+            state.overlay[id, default: [:]][ByteKey(write.clustering)] = pending
+        }
+    }
+
+    /// A row found in a segment being cleaned, with the LSN of the record that wrote it.
+    struct Relocation {
+        var partition: PartitionID
+        var clustering: [UInt8]
+        var row: Row
+        var lsn: UInt64
+    }
+
+    /// Log cleaning: writes again, in one new record, every row whose current version is still
+    /// the one written at its `lsn` (rows changed since, or with a write in flight, are skipped).
+    /// Returns how many rows it relocated, once they are durable.
+    func relocate(_ rows: [Relocation]) async throws -> Int {
+        var relocated = 0
+        _ = try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<CASOutcome, any Error>) in
+            let immediate: Result<CASOutcome, any Error>? = state.withLock { state in
+                if let failure = state.failure { return .failure(failure) }
+                do {
+                    var writes: [BatchRecord.Write] = []
+                    for row in rows where state.overlay[row.partition]?[ByteKey(row.clustering)] == nil {
+                        guard let entry = try Store.indexedEntry(
+                            row.partition, row.clustering, memtable: state.memtable, frozen: state.frozen, files: state.files),
+                            entry.lsn == row.lsn
+                        else { continue }
+                        writes.append(BatchRecord.Write(
+                            table: row.partition.table, partition: row.partition.key, clustering: row.clustering, row: row.row))
+                    }
+                    relocated = writes.count
+                    if writes.isEmpty { return .success(.applied) }
+                    writes.sort { a, b in
+                        if a.table != b.table { return a.table < b.table }
+                        if a.partition != b.partition { return compareKeys(a.partition, b.partition) < 0 }
+                        return compareKeys(a.clustering, b.clustering) < 0
+                    }
+                    try enqueue(writes, in: &state, continuation)
+                    return nil
+                } catch {
+                    return .failure(error)
+                }
+            }
+            if let immediate { continuation.resume(with: immediate) }
+        }
+        return relocated
     }
 
     /// Waits while the frozen memtables waiting for a flush are at their limit.

@@ -59,6 +59,10 @@ public final class Store: @unchecked Sendable {
         var roomWaiters: [CheckedContinuation<Void, Never>] = []
         var flushes = 0
         var compactions = 0
+        var cleanedSegments = 0
+        var relocatedRows = 0
+        /// Cleaning found the oldest segment mostly live at this checkpoint; it waits for the next.
+        var cleaningPausedAtCheckpoint: UInt64?
     }
 
     /// `state.frozen.count`, readable without the lock (writers check it on every batch); updated
@@ -194,6 +198,9 @@ public final class Store: @unchecked Sendable {
         public var checkpointLSN: UInt64
         public var flushes: Int
         public var compactions: Int
+        /// Log segments cleaned (live rows relocated, segment deleted) and rows relocated.
+        public var cleanedSegments: Int
+        public var relocatedRows: Int
     }
 
     public var statistics: Statistics {
@@ -203,7 +210,8 @@ public final class Store: @unchecked Sendable {
                 frozenMemtables: state.frozen.count, indexFiles: state.files.count,
                 indexFileBytes: state.files.reduce(0) { $0 + $1.bytes }, indexFileEntries: state.files.reduce(0) { $0 + $1.entryCount },
                 bloomBytes: state.files.reduce(0) { $0 + $1.bloomBytes }, checkpointLSN: state.manifest.checkpointLSN,
-                flushes: state.flushes, compactions: state.compactions)
+                flushes: state.flushes, compactions: state.compactions,
+                cleanedSegments: state.cleanedSegments, relocatedRows: state.relocatedRows)
         }
     }
 }

@@ -17,20 +17,30 @@ public enum StoreLimits {
     public static let maxFrozenMemtables = 2
     /// A compaction merges every index file into one once there are this many.
     public static let defaultCompactionTrigger = 6
+    /// Log cleaning runs while the log's segment bytes exceed this multiple of the index's bytes
+    /// (index files plus memtables: roughly the live data).
+    public static let defaultCleaningRatio = 2.0
+    /// Rows relocated per log record during cleaning.
+    public static let maxRelocationBatchRows = 512
 }
 
 public struct StoreOptions: Sendable {
     public var log: LogOptions
     public var memtableBytes: Int
     public var compactionTrigger: Int
+    /// Clean the oldest log segment while log bytes > `cleaningRatio` × index bytes; nil disables
+    /// cleaning (the log then keeps every record).
+    public var cleaningRatio: Double?
 
     public init(
         log: LogOptions = LogOptions(), memtableBytes: Int = StoreLimits.defaultMemtableBytes,
-        compactionTrigger: Int = StoreLimits.defaultCompactionTrigger
+        compactionTrigger: Int = StoreLimits.defaultCompactionTrigger,
+        cleaningRatio: Double? = StoreLimits.defaultCleaningRatio
     ) {
         self.log = log
         self.memtableBytes = memtableBytes
         self.compactionTrigger = max(2, compactionTrigger)
+        self.cleaningRatio = cleaningRatio.map { max(1.1, $0) }
     }
 }
 

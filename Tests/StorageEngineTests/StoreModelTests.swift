@@ -31,6 +31,7 @@ struct StoreModelTests {
         var model: Model = [:]
         var flushes = 0
         var compactions = 0
+        var cleanings = 0
         let tables = ["executions", "tasks"]
         let partitions = (0..<3).map { Key(.int(Int64($0))) }
 
@@ -89,6 +90,7 @@ struct StoreModelTests {
             if ending < 2 {
                 flushes += store.statistics.flushes
                 compactions += store.statistics.compactions
+                cleanings += store.statistics.cleanedSegments
             }
             switch ending {
             case 0:
@@ -114,8 +116,25 @@ struct StoreModelTests {
         }
         flushes += store.statistics.flushes
         compactions += store.statistics.compactions
-        print("StoreModelTests: \(flushes) flushes and \(compactions) compactions")
+        cleanings += store.statistics.cleanedSegments
+        print("StoreModelTests: \(flushes) flushes, \(compactions) compactions, \(cleanings) cleaned log segments")
         #expect(flushes > 10 && compactions > 2, "the model test must exercise index files")
+        #expect(cleanings > 0, "the model test must exercise log cleaning")
+        await store.close()
+
+        // The log that cleaning left still rebuilds the same store on its own.
+        for name in try fs.contentsOfDirectory(storeDirectory) where name.hasSuffix(".sst") || name == "MANIFEST" {
+            try fs.removeFile(storeDirectory + "/" + name)
+        }
+        store = try Store.open(directory: storeDirectory, fileSystem: fs, options: StoreOptions(log: LogOptionsForTests.small, cleaningRatio: nil))
+        for table in tables {
+            for partition in partitions {
+                let expected: [(key: Key, value: Row)] = (model[table]?[partition] ?? [:]).sorted { $0.key < $1.key }
+                let page = try store.scan(table: table, partition: partition, limit: 1000)
+                #expect(page.rows.map(\.clustering) == expected.map(\.key), "rebuilt from the cleaned log: \(table) \(partition)")
+                #expect(page.rows.map(\.row) == expected.map(\.value))
+            }
+        }
         await store.close()
     }
 
@@ -178,7 +197,8 @@ enum LogOptionsForTests {
     static let small = LogOptions(segmentBytes: 16 << 10)
     /// Tiny memtables and an early compaction trigger, so tests go through flushes, index files,
     /// the manifest and compactions many times.
-    static let store = StoreOptions(log: small, memtableBytes: 3000, compactionTrigger: 3)
+    static let store = StoreOptions(
+        log: LogOptions(segmentBytes: LogLimits.minSegmentBytes), memtableBytes: 3000, compactionTrigger: 3, cleaningRatio: 1.5)
 }
 
 final class AckSet: Sendable {
