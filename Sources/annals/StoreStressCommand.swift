@@ -21,16 +21,20 @@ struct StoreStressCommand: AsyncParsableCommand {
     @Option(help: "Concurrent writers.") var writers: Int = 16
     @Option(help: "Stop after this many seconds (default: run until killed).") var seconds: Double?
     @Option(help: "Memtable size in bytes (small values exercise flushes and compactions).") var memtableBytes: Int = 256 << 10
+    @Option(help: "Log segment size in bytes (small values exercise log cleaning).") var segmentBytes: Int = 64 << 10
 
     func validate() throws {
         guard writers > 0, writers <= 1024 else { throw ValidationError("--writers must be 1...1024") }
         guard memtableBytes >= 1024 else { throw ValidationError("--memtable-bytes must be at least 1024") }
+        guard segmentBytes >= LogLimits.minSegmentBytes else {
+            throw ValidationError("--segment-bytes must be at least \(LogLimits.minSegmentBytes)")
+        }
     }
 
     func run() async throws {
         let store = try Store.open(
             directory: directory,
-            options: StoreOptions(log: LogOptions(segmentBytes: 4 << 20), memtableBytes: memtableBytes, compactionTrigger: 4))
+            options: StoreOptions(log: LogOptions(segmentBytes: segmentBytes), memtableBytes: memtableBytes, compactionTrigger: 4))
         let workload = StoreStressWorkload(seed: seed, writers: writers)
         let deadline = seconds.map { ContinuousClock.now + .milliseconds(Int($0 * 1000)) }
         let output = LinePrinter()
@@ -60,7 +64,10 @@ struct StoreStressCommand: AsyncParsableCommand {
             }
             try await group.waitForAll()
         }
+        let statistics = store.statistics
         await store.close()
+        FileHandleStderr.write(
+            "stress: \(statistics.flushes) flushes, \(statistics.compactions) compactions, \(statistics.cleanedSegments) log segments cleaned\n")
     }
 }
 
@@ -172,5 +179,12 @@ struct StoreStressVerifyCommand: AsyncParsableCommand {
             }
         }
         return nil
+    }
+}
+
+enum FileHandleStderr {
+    static func write(_ text: String) {
+        var bytes = Array(text.utf8)
+        _ = bytes.withUnsafeMutableBytes { Glibc.write(2, $0.baseAddress, $0.count) }
     }
 }
