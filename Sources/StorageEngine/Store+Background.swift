@@ -167,6 +167,7 @@ extension Store {
             guard !state.memtable.isEmpty else { return !state.frozen.isEmpty }
             state.frozen.append(state.memtable)
             state.memtable = Memtable()
+            state.memtableLogBytes = 0
             frozenCount.store(state.frozen.count)
             return true
         }

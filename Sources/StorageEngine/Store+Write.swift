@@ -67,7 +67,8 @@ extension Store {
         guard record.count <= StoreLimits.maxBatchBytes else {
             throw StorageError(.limitExceeded, "batch of \(record.count) bytes exceeds the limit of \(StoreLimits.maxBatchBytes) bytes")
         }
-        try log.enqueue(record) { [self] result in complete(writes, result, continuation) }
+        let recordBytes = record.count
+        try log.enqueue(record) { [self] result in complete(writes, recordBytes: recordBytes, result, continuation) }
         for write in writes {
             let id = PartitionID(table: write.table, key: write.partition)
             var pending = state.overlay[id, default: [:]][ByteKey(write.clustering)] ?? Pending(row: nil, references: 0)
@@ -142,13 +143,13 @@ extension Store {
     /// Runs on the log's writer thread once the batch is durable (or failed). Durable batches wait
     /// for the end of their group (`applyDurableGroup`), so the lock is taken once per group.
     private func complete(
-        _ writes: [BatchRecord.Write], _ result: Result<LogPosition, any Error>,
+        _ writes: [BatchRecord.Write], recordBytes: Int, _ result: Result<LogPosition, any Error>,
         _ continuation: CheckedContinuation<CASOutcome, any Error>
     ) {
         switch result {
         case .success(let position):
             durableGroup.append(DurableBatch(
-                writes: writes, entries: Store.entries(writes, lsn: position.lsn), lsn: position.lsn, continuation: continuation))
+                recordBytes: recordBytes, writes: writes, entries: Store.entries(writes, lsn: position.lsn), lsn: position.lsn, continuation: continuation))
         case .failure(let error):
             applyDurableGroup()
             let waiters: [CheckedContinuation<Void, Never>] = state.withLock { state in
@@ -173,7 +174,7 @@ extension Store {
         let froze: Bool = state.withLock { state in
             let frozenBefore = state.frozen.count
             for batch in group {
-                Store.apply(batch.entries, lsn: batch.lsn, to: &state, memtableBytes: options.memtableBytes)
+                Store.apply(batch.entries, lsn: batch.lsn, recordBytes: batch.recordBytes, to: &state, options: options)
                 for write in batch.writes {
                     let id = PartitionID(table: write.table, key: write.partition)
                     guard var pending = state.overlay[id]?[ByteKey(write.clustering)] else { continue }

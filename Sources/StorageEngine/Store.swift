@@ -25,6 +25,7 @@ public final class Store: @unchecked Sendable {
     var durableGroup: [DurableBatch] = []
 
     struct DurableBatch {
+        var recordBytes: Int
         var writes: [BatchRecord.Write]
         var entries: [(PartitionID, [UInt8], IndexEntry)]
         var lsn: UInt64
@@ -45,6 +46,8 @@ public final class Store: @unchecked Sendable {
 
     struct State {
         var memtable = Memtable()
+        /// Bytes of the log records applied to `memtable` (what replay would read for it).
+        var memtableLogBytes = 0
         /// Full memtables waiting to be flushed, oldest first; readable meanwhile.
         var frozen: [Memtable] = []
         /// Index files, oldest first (newer ones shadow older ones).
@@ -136,7 +139,7 @@ public final class Store: @unchecked Sendable {
         try state.withLock { state in
             try log.scan(from: checkpoint + 1) { lsn, bytes in
                 let record = try BatchRecord.decode(Array(bytes), lsn: lsn)
-                Store.apply(Store.entries(record.writes, lsn: lsn), lsn: lsn, to: &state, memtableBytes: options.memtableBytes)
+                Store.apply(Store.entries(record.writes, lsn: lsn), lsn: lsn, recordBytes: bytes.count, to: &state, options: options)
                 return true
             }
             frozenCount.store(state.frozen.count)
@@ -176,13 +179,18 @@ public final class Store: @unchecked Sendable {
         }
     }
 
-    /// Applies durable writes to the memtable (in LSN order), freezing it when full.
-    static func apply(_ entries: [(PartitionID, [UInt8], IndexEntry)], lsn: UInt64, to state: inout State, memtableBytes: Int) {
+    /// Applies durable writes to the memtable (in LSN order), freezing it when full or when the
+    /// log records behind it reach `maxLogBytesPerMemtable`.
+    static func apply(
+        _ entries: [(PartitionID, [UInt8], IndexEntry)], lsn: UInt64, recordBytes: Int, to state: inout State, options: StoreOptions
+    ) {
         for (id, clustering, entry) in entries { state.memtable.set(id, clustering, entry) }
         state.memtable.noteApplied(lsn)
-        if state.memtable.bytes >= memtableBytes {
+        state.memtableLogBytes += recordBytes
+        if state.memtable.bytes >= options.memtableBytes || state.memtableLogBytes >= options.maxLogBytesPerMemtable {
             state.frozen.append(state.memtable)
             state.memtable = Memtable()
+            state.memtableLogBytes = 0
         }
     }
 

@@ -31,16 +31,21 @@ public struct StoreOptions: Sendable {
     /// Clean the oldest log segment while log bytes > `cleaningRatio` × index bytes; nil disables
     /// cleaning (the log then keeps every record).
     public var cleaningRatio: Double?
+    /// The memtable is also frozen and flushed once the log records applied to it reach this many
+    /// bytes, so a small, hot working set (which never fills the memtable) still advances the
+    /// checkpoint: replay after a crash stays short and cleaning can reclaim the log.
+    public var maxLogBytesPerMemtable: Int
 
     public init(
         log: LogOptions = LogOptions(), memtableBytes: Int = StoreLimits.defaultMemtableBytes,
         compactionTrigger: Int = StoreLimits.defaultCompactionTrigger,
-        cleaningRatio: Double? = StoreLimits.defaultCleaningRatio
+        cleaningRatio: Double? = StoreLimits.defaultCleaningRatio, maxLogBytesPerMemtable: Int? = nil
     ) {
         self.log = log
         self.memtableBytes = memtableBytes
         self.compactionTrigger = max(2, compactionTrigger)
         self.cleaningRatio = cleaningRatio.map { max(1.1, $0) }
+        self.maxLogBytesPerMemtable = maxLogBytesPerMemtable ?? 4 * memtableBytes
     }
 }
 

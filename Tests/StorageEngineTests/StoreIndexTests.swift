@@ -60,6 +60,32 @@ struct StoreIndexTests {
         await store.close()
     }
 
+    @Test func aHotWorkingSetStillAdvancesTheCheckpointAndTheLogStaysBounded() async throws {
+        let fs = MemFileSystem()
+        // Ten rows overwritten 3,000 times never fill a 1 MiB memtable; the log behind it does.
+        let options = StoreOptions(
+            log: LogOptions(segmentBytes: LogLimits.minSegmentBytes), memtableBytes: 1 << 20,
+            maxLogBytesPerMemtable: 32 << 10)
+        let store = try Store.open(directory: storeDirectory, fileSystem: fs, options: options)
+        for i in 0..<3000 {
+            try await store.write([.put("t", Key(.int(1)), Key(.int(Int64(i % 10))), Row(["v": value("value \(i) " + String(repeating: "x", count: 100))]))])
+        }
+        try await Task.sleep(for: .milliseconds(200))
+        let statistics = store.statistics
+        #expect(statistics.flushes > 5, "flushes: \(statistics.flushes)")
+        #expect(statistics.checkpointLSN > 2000)
+        #expect(statistics.cleanedSegments > 10, "cleaned: \(statistics.cleanedSegments)")
+        let logBytes = store.log.stats().bytesOnDisk
+        #expect(logBytes < 200 << 10, "the log holds \(logBytes) bytes for 10 live rows")
+        for k in 0..<10 {
+            #expect(try store.read(table: "t", partition: Key(.int(1)), clustering: Key(.int(Int64(k))))?["v"]?.starts(with: value("value 29")) == true)
+        }
+        await store.close()
+        let reopened = try Store.open(directory: storeDirectory, fileSystem: fs, options: options)
+        #expect(try reopened.scan(table: "t", partition: Key(.int(1))).rows.count == 10)
+        await reopened.close()
+    }
+
     @Test func filesLeftByACrashedFlushAreRemoved() async throws {
         let fs = MemFileSystem()
         var store = try Store.open(directory: storeDirectory, fileSystem: fs)
