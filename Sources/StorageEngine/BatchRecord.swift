@@ -12,11 +12,25 @@ struct BatchRecord: Equatable {
     }
 
     struct Write: Equatable {
-        var table: String
-        var partition: [UInt8]
-        var clustering: [UInt8]
+        let table: String
+        let partition: [UInt8]
+        let clustering: [UInt8]
         /// nil: delete the row.
-        var row: Row?
+        let row: Row?
+        /// `row` in its encoding, made once: the log record and the index entry share it.
+        let encodedRow: [UInt8]?
+
+        init(table: String, partition: [UInt8], clustering: [UInt8], row: Row?, encodedRow: [UInt8]? = nil) {
+            self.table = table
+            self.partition = partition
+            self.clustering = clustering
+            self.row = row
+            self.encodedRow = encodedRow ?? row.map { row in
+                var bytes: [UInt8] = []
+                row.encode(into: &bytes)
+                return bytes
+            }
+        }
     }
 
     var writes: [Write]
@@ -33,7 +47,7 @@ struct BatchRecord: Equatable {
             out.append(contentsOf: write.partition)
             out.appendLE(UInt32(write.clustering.count))
             out.append(contentsOf: write.clustering)
-            write.row?.encode(into: &out)
+            if let encoded = write.encodedRow { out.append(contentsOf: encoded) }
         }
         return out
     }
@@ -55,8 +69,10 @@ struct BatchRecord: Equatable {
                 let table = try reader.string(Int(try reader.u16()))
                 let partition = try reader.bytes(Int(try reader.u32()))
                 let clustering = try reader.bytes(Int(try reader.u32()))
+                let rowStart = reader.offset
                 let row = kind == Format.put ? try Row.decode(&reader) : nil
-                writes.append(Write(table: table, partition: partition, clustering: clustering, row: row))
+                let encoded = row == nil ? nil : Array(bytes[rowStart..<reader.offset])
+                writes.append(Write(table: table, partition: partition, clustering: clustering, row: row, encodedRow: encoded))
             }
             guard reader.atEnd else {
                 throw StorageError(.corruption, "batch record at LSN \(lsn) has \(bytes.count - reader.offset) trailing bytes", offset: Int64(reader.offset))

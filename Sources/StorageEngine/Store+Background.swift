@@ -165,9 +165,7 @@ extension Store {
     public func flush() async throws {
         let work: Bool = state.withLock { state in
             guard !state.memtable.isEmpty else { return !state.frozen.isEmpty }
-            state.frozen.append(state.memtable)
-            state.memtable = Memtable()
-            state.memtableLogBytes = 0
+            state.freezeMemtable()
             frozenCount.store(state.frozen.count)
             return true
         }

@@ -66,6 +66,13 @@ public final class Store: @unchecked Sendable {
         var relocatedRows = 0
         /// Cleaning found the oldest segment mostly live at this checkpoint; it waits for the next.
         var cleaningPausedAtCheckpoint: UInt64?
+
+        /// Moves the memtable to the frozen list (to be flushed) and starts an empty one.
+        mutating func freezeMemtable() {
+            frozen.append(memtable)
+            memtable = Memtable()
+            memtableLogBytes = 0
+        }
     }
 
     /// `state.frozen.count`, readable without the lock (writers check it on every batch); updated
@@ -164,17 +171,10 @@ public final class Store: @unchecked Sendable {
         }
     }
 
-    /// Index entries for durable writes (encoded outside the lock).
+    /// Index entries for durable writes (rows as encoded once for the log record).
     static func entries(_ writes: [BatchRecord.Write], lsn: UInt64) -> [(PartitionID, [UInt8], IndexEntry)] {
         writes.map { write in
-            let value: IndexValue
-            if let row = write.row {
-                var encoded: [UInt8] = []
-                row.encode(into: &encoded)
-                value = .inline(encoded)
-            } else {
-                value = .tombstone
-            }
+            let value: IndexValue = write.encodedRow.map { .inline($0) } ?? .tombstone
             return (PartitionID(table: write.table, key: write.partition), write.clustering, IndexEntry(lsn: lsn, value: value))
         }
     }
@@ -188,9 +188,7 @@ public final class Store: @unchecked Sendable {
         state.memtable.noteApplied(lsn)
         state.memtableLogBytes += recordBytes
         if state.memtable.bytes >= options.memtableBytes || state.memtableLogBytes >= options.maxLogBytesPerMemtable {
-            state.frozen.append(state.memtable)
-            state.memtable = Memtable()
-            state.memtableLogBytes = 0
+            state.freezeMemtable()
         }
     }
 

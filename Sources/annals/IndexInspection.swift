@@ -1,6 +1,8 @@
+import ArgumentParser
 import StorageCodec
 import StorageIO
 import StorageIndex
+import StorageLog
 
 /// A read-only look at a data directory's index: the manifest and every index file it names.
 struct IndexInspection {
@@ -79,4 +81,25 @@ struct IndexInspection {
         }
         return report
     }
+}
+
+/// What the read-only commands (`stats`, `verify`) look at: the log and the index of a directory.
+struct DirectoryReport {
+    let log: RecoveryReport
+    let index: IndexInspection
+
+    /// Scans `directory` without changing it or taking its lock.
+    static func read(_ directory: String, decompress: Bool = false) throws -> DirectoryReport {
+        let fileSystem = try requireDirectory(directory)
+        let log = try LogRecovery.scan(directory: directory, fileSystem: fileSystem, decompress: decompress)
+        let index = IndexInspection.inspect(directory: directory, fileSystem: fileSystem, logLastLSN: log.nextLSN - 1)
+        return DirectoryReport(log: log, index: index)
+    }
+}
+
+/// The POSIX file system, once `directory` is known to be a directory (a usage error otherwise).
+func requireDirectory(_ directory: String) throws -> PosixFileSystem {
+    let fileSystem = PosixFileSystem()
+    guard fileSystem.isDirectory(directory) else { throw ValidationError("\(directory) is not a directory") }
+    return fileSystem
 }

@@ -17,8 +17,7 @@ struct StoreRebuildIndexCommand: AsyncParsableCommand {
     @Flag(help: "Only print what would be removed.") var dryRun = false
 
     func run() async throws {
-        let fileSystem = PosixFileSystem()
-        guard fileSystem.isDirectory(directory) else { throw ValidationError("\(directory) is not a directory") }
+        let fileSystem = try requireDirectory(directory)
         let lock = try fileSystem.lockDirectory(directory)
         let doomed = try fileSystem.contentsOfDirectory(directory).filter {
             IndexFileFormat.id(fromFileName: $0) != nil || $0 == Manifest.Format.fileName || $0 == Manifest.Format.temporaryFileName
@@ -52,8 +51,7 @@ struct StoreCompactCommand: AsyncParsableCommand {
     @Argument(help: "The data directory.") var directory: String
 
     func run() async throws {
-        let fileSystem = PosixFileSystem()
-        guard fileSystem.isDirectory(directory) else { throw ValidationError("\(directory) is not a directory") }
+        let fileSystem = try requireDirectory(directory)
         let store = try Store.open(directory: directory, fileSystem: fileSystem)
         let before = store.statistics
         try await store.compact()

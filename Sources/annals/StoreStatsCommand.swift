@@ -16,13 +16,9 @@ struct StoreStatsCommand: AsyncParsableCommand {
     var json = false
 
     func run() async throws {
-        let fileSystem = PosixFileSystem()
-        guard fileSystem.isDirectory(directory) else {
-            throw ValidationError("\(directory) is not a directory")
-        }
-        let report = try LogRecovery.scan(directory: directory, fileSystem: fileSystem)
+        let inspected = try DirectoryReport.read(directory)
+        let (report, index) = (inspected.log, inspected.index)
         let stats = LogStats(segments: report.segments, durableLSN: report.nextLSN - 1)
-        let index = IndexInspection.inspect(directory: directory, fileSystem: fileSystem, logLastLSN: report.nextLSN - 1)
         if json {
             var fields: [String] = []
             fields.append("\"directory\":\(jsonString(directory))")

@@ -20,14 +20,10 @@ struct StoreVerifyCommand: AsyncParsableCommand {
     var full = false
 
     func run() async throws {
-        let fileSystem = PosixFileSystem()
-        guard fileSystem.isDirectory(directory) else {
-            throw ValidationError("\(directory) is not a directory")
-        }
-        let report = try LogRecovery.scan(directory: directory, fileSystem: fileSystem, decompress: full)
+        let inspected = try DirectoryReport.read(directory, decompress: full)
+        let (report, index) = (inspected.log, inspected.index)
         let records = report.segments.reduce(0) { $0 + $1.records }
         for finding in report.findings { print(finding) }
-        let index = IndexInspection.inspect(directory: directory, fileSystem: fileSystem, logLastLSN: report.nextLSN - 1)
         for finding in index.findings { print(finding) }
         for note in index.notes { print("note: \(note)") }
         let damage = report.corruption.count + index.findings.count

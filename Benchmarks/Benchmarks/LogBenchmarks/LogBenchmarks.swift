@@ -36,41 +36,11 @@ let benchmarks: @Sendable () -> Void = {
     // MARK: Anchors
 
     Benchmark("Anchor 4 KiB pwrite + fdatasync") { benchmark in
-        let path = freshDirectory("anchor") + "/file"
-        let fd = open(path, O_CREAT | O_TRUNC | O_WRONLY, 0o644)
-        precondition(fd >= 0)
-        defer { close(fd) }
-        let block = [UInt8](repeating: 0x5A, count: 4096)
-        var offset: off_t = 0
-        benchmark.startMeasurement()
-        for _ in benchmark.scaledIterations {
-            precondition(block.withUnsafeBytes { pwrite(fd, $0.baseAddress, 4096, offset) } == 4096)
-            precondition(fdatasync(fd) == 0)
-            offset += 4096
-        }
-        benchmark.stopMeasurement()
+        fdatasyncAnchor(benchmark, directory: "anchor", zeroFilledBytes: nil)
     }
 
     Benchmark("Anchor 4 KiB pwrite + fdatasync into a zero-filled file") { benchmark in
-        let path = freshDirectory("anchor-prealloc") + "/file"
-        let fd = open(path, O_CREAT | O_TRUNC | O_RDWR, 0o644)
-        precondition(fd >= 0)
-        defer { close(fd) }
-        let size = 256 << 20
-        let zeros = [UInt8](repeating: 0, count: 1 << 20)
-        for offset in stride(from: 0, to: size, by: zeros.count) {
-            precondition(zeros.withUnsafeBytes { pwrite(fd, $0.baseAddress, $0.count, off_t(offset)) } == zeros.count)
-        }
-        precondition(fsync(fd) == 0)
-        let block = [UInt8](repeating: 0x5A, count: 4096)
-        var offset: off_t = 0
-        benchmark.startMeasurement()
-        for _ in benchmark.scaledIterations {
-            precondition(block.withUnsafeBytes { pwrite(fd, $0.baseAddress, 4096, offset) } == 4096)
-            precondition(fdatasync(fd) == 0)
-            offset = (offset + 4096) % off_t(size)
-        }
-        benchmark.stopMeasurement()
+        fdatasyncAnchor(benchmark, directory: "anchor-prealloc", zeroFilledBytes: 256 << 20)
     }
 
     let block: [UInt8] = Array(eventRecords[0..<64].joined())
@@ -144,6 +114,32 @@ let benchmarks: @Sendable () -> Void = {
         benchmark.stopMeasurement()
         await log.close()
     }
+}
+
+/// One 4 KiB `pwrite` + `fdatasync` per iteration: appending to a growing file, or (with
+/// `zeroFilledBytes`) overwriting a file zero-filled and synced beforehand.
+func fdatasyncAnchor(_ benchmark: Benchmark, directory: String, zeroFilledBytes: Int?) {
+    let path = freshDirectory(directory) + "/file"
+    let fd = open(path, O_CREAT | O_TRUNC | O_RDWR, 0o644)
+    precondition(fd >= 0)
+    defer { close(fd) }
+    if let size = zeroFilledBytes {
+        let zeros = [UInt8](repeating: 0, count: 1 << 20)
+        for offset in stride(from: 0, to: size, by: zeros.count) {
+            precondition(zeros.withUnsafeBytes { pwrite(fd, $0.baseAddress, $0.count, off_t(offset)) } == zeros.count)
+        }
+        precondition(fsync(fd) == 0)
+    }
+    let block = [UInt8](repeating: 0x5A, count: 4096)
+    var offset: off_t = 0
+    benchmark.startMeasurement()
+    for _ in benchmark.scaledIterations {
+        precondition(block.withUnsafeBytes { pwrite(fd, $0.baseAddress, 4096, offset) } == 4096)
+        precondition(fdatasync(fd) == 0)
+        offset += 4096
+        if let size = zeroFilledBytes, offset >= off_t(size) { offset = 0 }
+    }
+    benchmark.stopMeasurement()
 }
 
 /// Each iteration appends 512 records from `appenders` concurrent tasks, fsync on.
