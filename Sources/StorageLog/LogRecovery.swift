@@ -21,7 +21,7 @@ public struct RecoveryFinding: Sendable, Equatable, CustomStringConvertible {
     public var expectedLSN: UInt64?
 
     public var description: String {
-        var text = "\(kind): \(path) at byte offset \(offset): \(message)"
+        var text = "\(kind.rawValue): \(path) at byte offset \(offset): \(message)"
         if let expectedLSN { text += " (expected LSN \(expectedLSN))" }
         return text
     }
