@@ -8,6 +8,7 @@
 //   StorageLog         segmented append-only log with group commit and tail recovery
 //   StorageIndex       ordered in-memory index structures (memtable); sorted index files come next
 //   StorageEngine      tables, partitions, clustering-ordered scans, compare-and-set over the log
+//   Persistence        Temporal's persistence model as tables on the store (no protobuf)
 //   StorageTesting     in-memory crash-cloning file system, fault injection, seeded RNG (tests only)
 //   TemporalAPI        generated Temporal gRPC/protobuf code (tools/generate-protos.sh)
 //   LoadGenerator      `annals bench`: a starter plus scripted worker speaking WorkflowService
@@ -83,6 +84,13 @@ let package = Package(
             dependencies: ["StorageIO", "StorageCodec", "StorageLog", "StorageIndex"],
             swiftSettings: storage
         ),
+        // Temporal's persistence model (shards, executions, history, tasks, namespaces, visibility)
+        // as tables on the store. Knows no protobuf: Temporal-typed payloads are opaque bytes.
+        .target(
+            name: "Persistence",
+            dependencies: ["StorageIO", "StorageEngine"],
+            swiftSettings: upcoming
+        ),
         .target(
             name: "StorageTesting",
             dependencies: ["StorageIO", "StorageCodec"],
@@ -138,6 +146,11 @@ let package = Package(
         .testTarget(
             name: "StorageEngineTests",
             dependencies: ["StorageEngine", "StorageIndex", "StorageLog", "StorageCodec", "StorageTesting"],
+            swiftSettings: upcoming
+        ),
+        .testTarget(
+            name: "PersistenceTests",
+            dependencies: ["Persistence", "StorageEngine", "StorageIO", "StorageTesting"],
             swiftSettings: upcoming
         ),
         .testTarget(
