@@ -1,0 +1,69 @@
+import StorageEngine
+import StorageCodec
+
+/// Visibility: partition = namespace id; record rows clustered newest start time first, then
+/// run id, then workflow id; a lookup row per run holds its start time, so a record is found
+/// (and replaced, and deleted) by its run.
+extension StorePersistence {
+    public func upsertVisibilityRecord(_ record: VisibilityRecord) async throws {
+        let p = Schema.visibilityPartition(record.key.namespaceID)
+        let lookup = Schema.visibilityLookupRow(record.key)
+        for _ in 0..<PersistenceLimits.maxConditionalRetries {
+            let old = try read(Schema.visibility, p, lookup)?[Schema.startTime]
+            var mutations: [Mutation] = []
+            if let start = int64(littleEndian: old), start != record.startTime {
+                mutations.append(.delete(Schema.visibility, p, Schema.visibilityRow(record.key, startTime: start)))
+            }
+            mutations.append(.put(Schema.visibility, p, Schema.visibilityRow(record.key, startTime: record.startTime), Row([Schema.record: RowCodec.encode(record)])))
+            mutations.append(.put(Schema.visibility, p, lookup, Row([Schema.startTime: littleEndian(record.startTime)])))
+            if try await cas(Schema.visibility, p, [.columnEquals(lookup, column: Schema.startTime, value: old)], mutations) == nil { return }
+        }
+        throw PersistenceError.storage("upsert of visibility record \(record.key) did not settle after \(PersistenceLimits.maxConditionalRetries) attempts")
+    }
+
+    public func deleteVisibilityRecord(_ key: WorkflowKey) async throws {
+        let p = Schema.visibilityPartition(key.namespaceID)
+        let lookup = Schema.visibilityLookupRow(key)
+        for _ in 0..<PersistenceLimits.maxConditionalRetries {
+            guard let old = try read(Schema.visibility, p, lookup)?[Schema.startTime], let start = int64(littleEndian: old) else { return }
+            if try await cas(
+                Schema.visibility, p, [.columnEquals(lookup, column: Schema.startTime, value: old)],
+                [.delete(Schema.visibility, p, Schema.visibilityRow(key, startTime: start)), .delete(Schema.visibility, p, lookup)]) == nil
+            {
+                return
+            }
+        }
+        throw PersistenceError.storage("delete of visibility record \(key) did not settle after \(PersistenceLimits.maxConditionalRetries) attempts")
+    }
+
+    public func listVisibilityRecords(namespaceID: String, query: VisibilityQuery, pageSize: Int, pageToken: [UInt8]?) async throws -> Page<VisibilityRecord> {
+        try scanItems(
+            Schema.visibility, Schema.visibilityPartition(namespaceID), from: Key(.int(0)), to: Key(.int(1)), pageSize: pageSize,
+            pageToken: pageToken
+        ) { _, row in
+            let record = try RowCodec.decodeVisibility(try column(row, Schema.record, "visibility"))
+            return query.matches(record) ? record : nil
+        }
+    }
+
+    public func countVisibilityRecords(namespaceID: String, query: VisibilityQuery) async throws -> Int64 {
+        var count: Int64 = 0
+        var token: [UInt8]? = nil
+        repeat {
+            let page = try scan(Schema.visibility, Schema.visibilityPartition(namespaceID), from: Key(.int(0)), to: Key(.int(1)), limit: 1000, token: token)
+            for (_, row) in page.rows where query.matches(try RowCodec.decodeVisibility(try column(row, Schema.record, "visibility"))) {
+                count += 1
+            }
+            token = page.nextPageToken
+        } while token != nil
+        return count
+    }
+
+    public func getVisibilityRecord(_ key: WorkflowKey) async throws -> VisibilityRecord {
+        let p = Schema.visibilityPartition(key.namespaceID)
+        guard let start = int64(littleEndian: try read(Schema.visibility, p, Schema.visibilityLookupRow(key))?[Schema.startTime]),
+            let row = try read(Schema.visibility, p, Schema.visibilityRow(key, startTime: start))
+        else { throw PersistenceError.notFound("visibility record \(key)") }
+        return try RowCodec.decodeVisibility(try column(row, Schema.record, "visibility"))
+    }
+}
