@@ -18,10 +18,17 @@ DEFAULT_TEST_TIMEOUT_SECONDS = 60.0
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "timeout_seconds(n): wall-clock limit of one async test")
+    config.addinivalue_line("markers", "restarts_server: kills and restarts the server (run last)")
     if not os.environ.get("ANNALS_COMPAT_ADDRESS"):
         raise pytest.UsageError(
             "ANNALS_COMPAT_ADDRESS (host:port of the server under test) is not set; "
             "run the suite through tools/compat-test")
+
+
+def pytest_collection_modifyitems(config, items):
+    # Tests that kill the server run last, so a server that fails to come back cannot take the
+    # rest of the suite down with it.
+    items.sort(key=lambda item: item.get_closest_marker("restarts_server") is not None)
 
 
 @pytest.hookimpl(tryfirst=True)

@@ -85,6 +85,7 @@ async def shell(command: str, timeout: float) -> None:
     assert process.returncode == 0, f"`{command}` exited {process.returncode}:\n{out.decode()}"
 
 
+@pytest.mark.restarts_server
 @pytest.mark.timeout_seconds(180)
 async def test_workflows_complete_after_kill_and_restart(address, names):
     kill, restart = os.environ.get("ANNALS_COMPAT_KILL"), os.environ.get("ANNALS_COMPAT_RESTART")

@@ -4,9 +4,11 @@ and count are polled for a bounded time."""
 import uuid
 from collections.abc import Sequence
 
+import pytest
 from temporalio import workflow
 from temporalio.client import WorkflowExecutionStatus
 from temporalio.common import RawValue
+from temporalio.service import RPCError, RPCStatusCode
 
 from compat_helpers import connect, eventually, new_worker, wait_first_task_completed
 
@@ -114,3 +116,10 @@ async def _equal(found, expected) -> bool:
 
 async def _count_is(client, query: str, expected: int) -> bool:
     return (await client.count_workflows(query)).count == expected
+
+
+async def test_describe_unknown_workflow(address, names):
+    client = await connect(address)
+    with pytest.raises(RPCError) as missing:
+        await client.get_workflow_handle(names.workflow_id("never-started")).describe()
+    assert missing.value.status == RPCStatusCode.NOT_FOUND
