@@ -12,8 +12,8 @@ from temporalio import activity, workflow
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import TimeoutType
 
-from compat_helpers import (checked_history, connect, events_of, eventually, history, new_worker,
-                            type_names, wait_first_task_completed)
+from compat_helpers import (checked_history, cli_binary, connect, events_of, eventually,
+                            history, new_worker, type_names, wait_first_task_completed)
 
 TIMER_SECONDS = 8
 # Activity ids (workflow id) that have started at least once, in this process.
@@ -122,6 +122,7 @@ async def test_workflows_complete_after_kill_and_restart(address, names):
 
         await shell(kill, timeout=30)
         down = time.monotonic()
+        assert not await answers_health_check(address), "the server still answers after the kill"
         await shell(restart, timeout=120)
         print(f"server answered again {time.monotonic() - down:.1f} s after the kill")
 
@@ -150,6 +151,14 @@ async def test_workflows_complete_after_kill_and_restart(address, names):
     assert started.last_failure.timeout_failure_info.timeout_type == TimeoutType.START_TO_CLOSE.value
     events = await checked_history(signaled)
     assert len(events_of(events, "WORKFLOW_EXECUTION_SIGNALED")) == 1
+
+
+async def answers_health_check(address: str) -> bool:
+    process = await asyncio.create_subprocess_exec(
+        cli_binary(), "operator", "cluster", "health", "--address", address,
+        stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.DEVNULL)
+    return await asyncio.wait_for(process.wait(), timeout=30) == 0
 
 
 async def _all_started(ids) -> bool:
