@@ -1,5 +1,6 @@
 """Helpers shared by the compatibility tests: connecting, in-process workers, reading history,
 bounded polling and running the `temporal` CLI."""
+
 import asyncio
 import json
 import os
@@ -22,13 +23,23 @@ async def connect(address: str) -> Client:
     return await Client.connect(address, namespace=NAMESPACE)
 
 
-def new_worker(client: Client, task_queue: str, workflows: Sequence[type] = (),
-               activities: Sequence[Callable] = (), **options: Any) -> Worker:
+def new_worker(
+    client: Client,
+    task_queue: str,
+    workflows: Sequence[type] = (),
+    activities: Sequence[Callable] = (),
+    **options: Any,
+) -> Worker:
     """A worker running in this process. The workflow sandbox is off: some tests keep
     module-level state (attempt counters) that must survive across workflow-task attempts."""
-    return Worker(client, task_queue=task_queue, workflows=list(workflows),
-                  activities=list(activities), workflow_runner=UnsandboxedWorkflowRunner(),
-                  **options)
+    return Worker(
+        client,
+        task_queue=task_queue,
+        workflows=list(workflows),
+        activities=list(activities),
+        workflow_runner=UnsandboxedWorkflowRunner(),
+        **options,
+    )
 
 
 async def history(handle: WorkflowHandle) -> list[HistoryEvent]:
@@ -52,8 +63,9 @@ def events_of(events: Iterable[HistoryEvent], name: str) -> list[HistoryEvent]:
     return [e for e in events if type_name(e) == name]
 
 
-async def checked_history(handle: WorkflowHandle, expected: Sequence[str] | None = None
-                          ) -> list[HistoryEvent]:
+async def checked_history(
+    handle: WorkflowHandle, expected: Sequence[str] | None = None
+) -> list[HistoryEvent]:
     """The run's history, checked for contiguous ids and, if given, the exact event types."""
     events = await history(handle)
     assert_contiguous(events)
@@ -62,8 +74,12 @@ async def checked_history(handle: WorkflowHandle, expected: Sequence[str] | None
     return events
 
 
-async def eventually(probe: Callable[[], Awaitable[Any]], timeout: float = 10.0,
-                     interval: float = 0.2, what: str = "condition") -> Any:
+async def eventually(
+    probe: Callable[[], Awaitable[Any]],
+    timeout: float = 10.0,
+    interval: float = 0.2,
+    what: str = "condition",
+) -> Any:
     """Calls `probe` until it returns something truthy, at most `timeout` seconds."""
     deadline = time.monotonic() + timeout
     last: Any = None
@@ -79,12 +95,15 @@ async def eventually(probe: Callable[[], Awaitable[Any]], timeout: float = 10.0,
 async def wait_first_task_completed(handle: WorkflowHandle, timeout: float = 10.0) -> None:
     """Waits until the run has completed a workflow task, i.e. the worker has seen it and the
     workflow is idle waiting for something."""
+
     async def probe():
         return "WORKFLOW_TASK_COMPLETED" in type_names(await history(handle))
+
     await eventually(probe, timeout=timeout, what="first workflow task completed")
 
 
 # --- the temporal CLI -------------------------------------------------------------------------
+
 
 def cli_binary() -> str:
     binary = os.environ.get("ANNALS_COMPAT_TEMPORAL_CLI") or shutil.which("temporal")
@@ -97,8 +116,11 @@ async def cli(address: str, *args: str, timeout: float = 30.0) -> str:
     """Runs `temporal ARGS --address ADDRESS`, asserts exit code 0 and returns stdout."""
     command = [cli_binary(), *args, "--address", address, "--namespace", NAMESPACE]
     process = await asyncio.create_subprocess_exec(
-        *command, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-        stdin=asyncio.subprocess.DEVNULL)
+        *command,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        stdin=asyncio.subprocess.DEVNULL,
+    )
     try:
         out, err = await asyncio.wait_for(process.communicate(), timeout=timeout)
     except asyncio.TimeoutError:
@@ -106,8 +128,9 @@ async def cli(address: str, *args: str, timeout: float = 30.0) -> str:
         await process.wait()
         raise AssertionError(f"timed out after {timeout:.0f} s: {' '.join(command)}")
     stdout, stderr = out.decode(), err.decode()
-    assert process.returncode == 0, (
-        f"exit {process.returncode}: {' '.join(command)}\nstdout:\n{stdout}\nstderr:\n{stderr}")
+    assert (
+        process.returncode == 0
+    ), f"exit {process.returncode}: {' '.join(command)}\nstdout:\n{stdout}\nstderr:\n{stderr}"
     return stdout
 
 

@@ -5,6 +5,7 @@ comes from ANNALS_COMPAT_ADDRESS. Tests are plain `async def` functions: the hoo
 one in its own event loop with asyncio.run, bounded by a per-test timeout (default 60 s, or the
 value of `@pytest.mark.timeout_seconds(N)`).
 """
+
 import asyncio
 import inspect
 import os
@@ -22,7 +23,8 @@ def pytest_configure(config):
     if not os.environ.get("ANNALS_COMPAT_ADDRESS"):
         raise pytest.UsageError(
             "ANNALS_COMPAT_ADDRESS (host:port of the server under test) is not set; "
-            "run the suite through tools/compat-test")
+            "run the suite through tools/compat-test"
+        )
 
 
 def pytest_collection_modifyitems(config, items):

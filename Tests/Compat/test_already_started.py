@@ -1,5 +1,6 @@
 """Starting a workflow id that is already in use, with the default id reuse and conflict
 policies, and with REJECT_DUPLICATE after the first run closed."""
+
 import pytest
 from temporalio import workflow
 from temporalio.common import WorkflowIDReusePolicy
@@ -28,10 +29,12 @@ async def test_start_same_id_twice(address, names):
     workflow_id = names.workflow_id()
     async with new_worker(client, names.task_queue, [WaitForReleaseWorkflow]):
         first = await client.start_workflow(
-            WaitForReleaseWorkflow.run, "first", id=workflow_id, task_queue=names.task_queue)
+            WaitForReleaseWorkflow.run, "first", id=workflow_id, task_queue=names.task_queue
+        )
         with pytest.raises(WorkflowAlreadyStartedError) as duplicate:
             await client.start_workflow(
-                WaitForReleaseWorkflow.run, "second", id=workflow_id, task_queue=names.task_queue)
+                WaitForReleaseWorkflow.run, "second", id=workflow_id, task_queue=names.task_queue
+            )
         # The SDK builds this error from the ALREADY_EXISTS details.
         assert duplicate.value.workflow_id == workflow_id
         assert duplicate.value.workflow_type == "WaitForReleaseWorkflow"
@@ -42,7 +45,8 @@ async def test_start_same_id_twice(address, names):
 
         # The default reuse policy (ALLOW_DUPLICATE) lets a closed id start again: a new run.
         second = await client.start_workflow(
-            WaitForReleaseWorkflow.run, "second", id=workflow_id, task_queue=names.task_queue)
+            WaitForReleaseWorkflow.run, "second", id=workflow_id, task_queue=names.task_queue
+        )
         assert second.result_run_id != first.result_run_id
         await second.signal(WaitForReleaseWorkflow.release)
         assert await second.result() == "second"
@@ -50,10 +54,17 @@ async def test_start_same_id_twice(address, names):
         # REJECT_DUPLICATE refuses any earlier run of the id, even a closed one.
         with pytest.raises(WorkflowAlreadyStartedError):
             await client.start_workflow(
-                WaitForReleaseWorkflow.run, "third", id=workflow_id, task_queue=names.task_queue,
-                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE)
+                WaitForReleaseWorkflow.run,
+                "third",
+                id=workflow_id,
+                task_queue=names.task_queue,
+                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+            )
 
     # The id's latest run is the second one; the first is still readable by run id.
     latest = await client.get_workflow_handle(workflow_id).describe()
     assert latest.run_id == second.result_run_id
-    assert await client.get_workflow_handle(workflow_id, run_id=first.result_run_id).result() == "first"
+    assert (
+        await client.get_workflow_handle(workflow_id, run_id=first.result_run_id).result()
+        == "first"
+    )

@@ -1,5 +1,6 @@
 """DescribeWorkflowExecution: id, run, type, task queue and status of a running and a closed run;
 NOT_FOUND for an id that was never started."""
+
 import pytest
 from temporalio import workflow
 from temporalio.client import WorkflowExecutionStatus
@@ -27,7 +28,8 @@ async def test_describe(address, names):
     client = await connect(address)
     async with new_worker(client, names.task_queue, [DescribedWorkflow]):
         handle = await client.start_workflow(
-            DescribedWorkflow.run, id=names.workflow_id(), task_queue=names.task_queue)
+            DescribedWorkflow.run, id=names.workflow_id(), task_queue=names.task_queue
+        )
         await wait_first_task_completed(handle)
         running = await handle.describe()
         assert running.id == handle.id

@@ -1,5 +1,6 @@
 """Queries of an idle workflow: answered from workflow state; a failing handler raises
 WorkflowQueryFailedError in the client."""
+
 import pytest
 from temporalio import workflow
 from temporalio.client import WorkflowQueryFailedError
@@ -43,7 +44,8 @@ async def test_query_idle_workflow(address, names):
     client = await connect(address)
     async with new_worker(client, names.task_queue, [CounterWorkflow]):
         handle = await client.start_workflow(
-            CounterWorkflow.run, id=names.workflow_id(), task_queue=names.task_queue)
+            CounterWorkflow.run, id=names.workflow_id(), task_queue=names.task_queue
+        )
         await wait_first_task_completed(handle)
         assert await handle.query(CounterWorkflow.current) == 0
         await handle.signal(CounterWorkflow.bump, 5)
@@ -55,16 +57,26 @@ async def test_query_idle_workflow(address, names):
         # A closed workflow can still be queried while a worker for it is running.
         assert await handle.query(CounterWorkflow.current) == 5
     # Queries leave no trace in history.
-    await checked_history(handle, [
-        "WORKFLOW_EXECUTION_STARTED", *WFT, "WORKFLOW_EXECUTION_SIGNALED", *WFT,
-        "WORKFLOW_EXECUTION_SIGNALED", *WFT, "WORKFLOW_EXECUTION_COMPLETED"])
+    await checked_history(
+        handle,
+        [
+            "WORKFLOW_EXECUTION_STARTED",
+            *WFT,
+            "WORKFLOW_EXECUTION_SIGNALED",
+            *WFT,
+            "WORKFLOW_EXECUTION_SIGNALED",
+            *WFT,
+            "WORKFLOW_EXECUTION_COMPLETED",
+        ],
+    )
 
 
 async def test_failing_query_handler(address, names):
     client = await connect(address)
     async with new_worker(client, names.task_queue, [CounterWorkflow]):
         handle = await client.start_workflow(
-            CounterWorkflow.run, id=names.workflow_id(), task_queue=names.task_queue)
+            CounterWorkflow.run, id=names.workflow_id(), task_queue=names.task_queue
+        )
         await wait_first_task_completed(handle)
         with pytest.raises(WorkflowQueryFailedError) as failure:
             await handle.query(CounterWorkflow.broken)
@@ -76,6 +88,13 @@ async def test_failing_query_handler(address, names):
         assert await handle.query(CounterWorkflow.current) == 0
         await handle.signal(CounterWorkflow.finish)
         assert await handle.result() == 0
-    await checked_history(handle, [
-        "WORKFLOW_EXECUTION_STARTED", *WFT, "WORKFLOW_EXECUTION_SIGNALED", *WFT,
-        "WORKFLOW_EXECUTION_COMPLETED"])
+    await checked_history(
+        handle,
+        [
+            "WORKFLOW_EXECUTION_STARTED",
+            *WFT,
+            "WORKFLOW_EXECUTION_SIGNALED",
+            *WFT,
+            "WORKFLOW_EXECUTION_COMPLETED",
+        ],
+    )

@@ -2,6 +2,7 @@
 was acknowledged just before the server is SIGKILLed; after a restart on the same data every
 workflow completes with the right result. Needs ANNALS_COMPAT_KILL and ANNALS_COMPAT_RESTART
 (shell commands; tools/compat-test provides them)."""
+
 import asyncio
 import os
 import time
@@ -12,8 +13,17 @@ from temporalio import activity, workflow
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import TimeoutType
 
-from compat_helpers import (checked_history, cli_binary, connect, events_of, eventually,
-                            history, new_worker, type_names, wait_first_task_completed)
+from compat_helpers import (
+    checked_history,
+    cli_binary,
+    connect,
+    events_of,
+    eventually,
+    history,
+    new_worker,
+    type_names,
+    wait_first_task_completed,
+)
 
 TIMER_SECONDS = 8
 # Activity ids (workflow id) that have started at least once, in this process.
@@ -50,7 +60,8 @@ class ActivityThroughRestartWorkflow:
     @workflow.run
     async def run(self, n: int) -> int:
         return await workflow.execute_activity(
-            slow_square, n, start_to_close_timeout=timedelta(seconds=10))
+            slow_square, n, start_to_close_timeout=timedelta(seconds=10)
+        )
 
 
 @workflow.defn
@@ -58,8 +69,11 @@ class TimedOutActivityThroughRestartWorkflow:
     @workflow.run
     async def run(self, n: int) -> str:
         return await workflow.execute_activity(
-            hangs_on_first_attempt, n, start_to_close_timeout=timedelta(seconds=5),
-            retry_policy=RetryPolicy(initial_interval=timedelta(milliseconds=200)))
+            hangs_on_first_attempt,
+            n,
+            start_to_close_timeout=timedelta(seconds=5),
+            retry_policy=RetryPolicy(initial_interval=timedelta(milliseconds=200)),
+        )
 
 
 @workflow.defn
@@ -79,8 +93,11 @@ class SignalThroughRestartWorkflow:
 
 async def shell(command: str, timeout: float) -> None:
     process = await asyncio.create_subprocess_shell(
-        command, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.STDOUT)
+        command,
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
     out, _ = await asyncio.wait_for(process.communicate(), timeout=timeout)
     assert process.returncode == 0, f"`{command}` exited {process.returncode}:\n{out.decode()}"
 
@@ -90,33 +107,63 @@ async def shell(command: str, timeout: float) -> None:
 async def test_workflows_complete_after_kill_and_restart(address, names):
     kill, restart = os.environ.get("ANNALS_COMPAT_KILL"), os.environ.get("ANNALS_COMPAT_RESTART")
     if not kill or not restart:
-        pytest.skip("ANNALS_COMPAT_KILL / ANNALS_COMPAT_RESTART not set (tools/compat-test sets them)")
+        pytest.skip(
+            "ANNALS_COMPAT_KILL / ANNALS_COMPAT_RESTART not set (tools/compat-test sets them)"
+        )
 
     client = await connect(address)
-    async with new_worker(client, names.task_queue,
-                          [TimerThroughRestartWorkflow, ActivityThroughRestartWorkflow,
-                           TimedOutActivityThroughRestartWorkflow, SignalThroughRestartWorkflow],
-                          [slow_square, hangs_on_first_attempt]):
-        timers = [await client.start_workflow(
-            TimerThroughRestartWorkflow.run, n, id=names.workflow_id("timer"),
-            task_queue=names.task_queue) for n in range(3)]
-        activities = [await client.start_workflow(
-            ActivityThroughRestartWorkflow.run, n, id=names.workflow_id("activity"),
-            task_queue=names.task_queue) for n in range(2, 5)]
+    async with new_worker(
+        client,
+        names.task_queue,
+        [
+            TimerThroughRestartWorkflow,
+            ActivityThroughRestartWorkflow,
+            TimedOutActivityThroughRestartWorkflow,
+            SignalThroughRestartWorkflow,
+        ],
+        [slow_square, hangs_on_first_attempt],
+    ):
+        timers = [
+            await client.start_workflow(
+                TimerThroughRestartWorkflow.run,
+                n,
+                id=names.workflow_id("timer"),
+                task_queue=names.task_queue,
+            )
+            for n in range(3)
+        ]
+        activities = [
+            await client.start_workflow(
+                ActivityThroughRestartWorkflow.run,
+                n,
+                id=names.workflow_id("activity"),
+                task_queue=names.task_queue,
+            )
+            for n in range(2, 5)
+        ]
         timed_out = await client.start_workflow(
-            TimedOutActivityThroughRestartWorkflow.run, 7, id=names.workflow_id("activity-timeout"),
-            task_queue=names.task_queue)
+            TimedOutActivityThroughRestartWorkflow.run,
+            7,
+            id=names.workflow_id("activity-timeout"),
+            task_queue=names.task_queue,
+        )
         signaled = await client.start_workflow(
-            SignalThroughRestartWorkflow.run, id=names.workflow_id("signal"),
-            task_queue=names.task_queue)
+            SignalThroughRestartWorkflow.run,
+            id=names.workflow_id("signal"),
+            task_queue=names.task_queue,
+        )
 
         # Everything is in flight: timers started, activities running, the signal acknowledged.
         for handle in timers:
+
             async def timer_started(handle=handle):
                 return "TIMER_STARTED" in type_names(await history(handle))
+
             await eventually(timer_started, what=f"timer started in {handle.id}")
-        await eventually(lambda: _all_started(h.id for h in [*activities, timed_out]),
-                         what="all slow activities started")
+        await eventually(
+            lambda: _all_started(h.id for h in [*activities, timed_out]),
+            what="all slow activities started",
+        )
         await wait_first_task_completed(signaled)
         await signaled.signal(SignalThroughRestartWorkflow.deliver, "before-the-crash")
 
@@ -126,18 +173,33 @@ async def test_workflows_complete_after_kill_and_restart(address, names):
         await shell(restart, timeout=120)
         print(f"server answered again {time.monotonic() - down:.1f} s after the kill")
 
-        results = await asyncio.wait_for(asyncio.gather(
-            *(h.result() for h in timers), *(h.result() for h in activities),
-            timed_out.result(), signaled.result()),
-            timeout=90)
+        results = await asyncio.wait_for(
+            asyncio.gather(
+                *(h.result() for h in timers),
+                *(h.result() for h in activities),
+                timed_out.result(),
+                signaled.result(),
+            ),
+            timeout=90,
+        )
 
-    assert results == ["timer 0 fired", "timer 1 fired", "timer 2 fired", 4, 9, 16,
-                       "attempt 2 for 7", "got before-the-crash"]
+    assert results == [
+        "timer 0 fired",
+        "timer 1 fired",
+        "timer 2 fired",
+        4,
+        9,
+        16,
+        "attempt 2 for 7",
+        "got before-the-crash",
+    ]
     for handle in timers:
         events = await checked_history(handle)
         started, fired = events_of(events, "TIMER_STARTED")[0], events_of(events, "TIMER_FIRED")
         assert len(fired) == 1
-        waited = (fired[0].event_time.ToDatetime() - started.event_time.ToDatetime()).total_seconds()
+        waited = (
+            fired[0].event_time.ToDatetime() - started.event_time.ToDatetime()
+        ).total_seconds()
         assert waited >= TIMER_SECONDS - 0.01, f"{handle.id}: timer fired after {waited:.2f} s"
         assert type_names(events)[-1] == "WORKFLOW_EXECUTION_COMPLETED"
     for handle in activities:
@@ -148,16 +210,25 @@ async def test_workflows_complete_after_kill_and_restart(address, names):
     events = await checked_history(timed_out)
     started = events_of(events, "ACTIVITY_TASK_STARTED")[0].activity_task_started_event_attributes
     assert started.attempt == 2
-    assert started.last_failure.timeout_failure_info.timeout_type == TimeoutType.START_TO_CLOSE.value
+    assert (
+        started.last_failure.timeout_failure_info.timeout_type == TimeoutType.START_TO_CLOSE.value
+    )
     events = await checked_history(signaled)
     assert len(events_of(events, "WORKFLOW_EXECUTION_SIGNALED")) == 1
 
 
 async def answers_health_check(address: str) -> bool:
     process = await asyncio.create_subprocess_exec(
-        cli_binary(), "operator", "cluster", "health", "--address", address,
-        stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.DEVNULL)
+        cli_binary(),
+        "operator",
+        "cluster",
+        "health",
+        "--address",
+        address,
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.DEVNULL,
+    )
     return await asyncio.wait_for(process.wait(), timeout=30) == 0
 
 
