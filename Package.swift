@@ -164,7 +164,7 @@ let package = Package(
         ),
         .testTarget(
             name: "StorageCrashTests",
-            dependencies: ["StorageLog", "StorageCodec", "StorageTesting", "annals"],
+            dependencies: ["StorageLog", "StorageCodec", "StorageEngine", "StorageTesting", "annals"],
             swiftSettings: upcoming
         ),
     ]

@@ -2,8 +2,9 @@ import StorageCodec
 import StorageIO
 
 /// The log record of one applied batch: materialized row images (puts) and deletes.
-/// Layout: docs/format/batch.md.
-struct BatchRecord: Equatable {
+/// Layout: docs/format/batch.md. `package` so the recovery tools (`annals store dump`, `verify
+/// --full`, `stats`) can decode records they read from the log without opening the store.
+package struct BatchRecord: Equatable {
     // Part of the on-disk format. Never change; add a new version instead.
     enum Format {
         static let version: UInt8 = 1
@@ -11,14 +12,14 @@ struct BatchRecord: Equatable {
         static let delete: UInt8 = 2
     }
 
-    struct Write: Equatable {
-        let table: String
-        let partition: [UInt8]
-        let clustering: [UInt8]
+    package struct Write: Equatable {
+        package let table: String
+        package let partition: [UInt8]
+        package let clustering: [UInt8]
         /// nil: delete the row.
-        let row: Row?
+        package let row: Row?
         /// `row` in its encoding, made once: the log record and the index entry share it.
-        let encodedRow: [UInt8]?
+        package let encodedRow: [UInt8]?
 
         init(table: String, partition: [UInt8], clustering: [UInt8], row: Row?, encodedRow: [UInt8]? = nil) {
             self.table = table
@@ -33,7 +34,7 @@ struct BatchRecord: Equatable {
         }
     }
 
-    var writes: [Write]
+    package var writes: [Write]
 
     func encoded() -> [UInt8] {
         var out: [UInt8] = [Format.version]
@@ -52,7 +53,7 @@ struct BatchRecord: Equatable {
         return out
     }
 
-    static func decode(_ bytes: [UInt8], lsn: UInt64) throws -> BatchRecord {
+    package static func decode(_ bytes: [UInt8], lsn: UInt64) throws -> BatchRecord {
         var reader = ByteReader(bytes, what: "batch record at LSN \(lsn)")
         do {
             let version = try reader.u8()

@@ -98,3 +98,15 @@ struct ByteReader {
         return text
     }
 }
+
+extension Row {
+    /// Decodes a row from its encoding (an index entry's inline value). `package` for the recovery
+    /// tools, which read index files without opening the store.
+    package init(encoded bytes: [UInt8], what: String) throws {
+        var reader = ByteReader(bytes, what: what)
+        self = try Row.decode(&reader)
+        guard reader.atEnd else {
+            throw StorageError(.corruption, "\(what) has \(bytes.count - reader.offset) trailing bytes", offset: Int64(reader.offset))
+        }
+    }
+}

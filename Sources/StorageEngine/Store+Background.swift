@@ -24,9 +24,10 @@ extension Store {
                 background.lock()
                 backgroundWork.stopped = true
                 let waiters = backgroundWork.stopWaiters
-                let compactions = backgroundWork.compactionWaiters
+                let compactions = backgroundWork.compactionWaiters + backgroundWork.cleaningWaiters
                 backgroundWork.stopWaiters.removeAll()
                 backgroundWork.compactionWaiters.removeAll()
+                backgroundWork.cleaningWaiters.removeAll()
                 background.unlock()
                 for waiter in compactions { waiter.resume(throwing: StorageError(.closed, "the store closed before the compaction ran")) }
                 for waiter in waiters { waiter.resume() }
@@ -49,6 +50,19 @@ extension Store {
                 } else if !requested.isEmpty {
                     background.withLock { backgroundWork.compactionWaiters.append(contentsOf: requested) }
                 }
+                let cleaning: [CheckedContinuation<Void, any Error>] = background.withLock {
+                    defer { backgroundWork.cleaningWaiters.removeAll() }
+                    return backgroundWork.cleaningWaiters
+                }
+                if !cleaning.isEmpty {
+                    do {
+                        try cleanSealedSegments()
+                        for waiter in cleaning { waiter.resume() }
+                    } catch {
+                        for waiter in cleaning { waiter.resume(throwing: error) }
+                        throw error
+                    }
+                }
                 if state.withLock({ $0.files.count >= options.compactionTrigger }) { try compactAll() }
                 if cleaningWanted() { try cleanOldestSegment() }
             } catch {
@@ -64,8 +78,9 @@ extension Store {
                 for waiter in waiters { waiter.resume() }
                 background.lock()
                 while !backgroundWork.stop {
-                    let compactions = backgroundWork.compactionWaiters
+                    let compactions = backgroundWork.compactionWaiters + backgroundWork.cleaningWaiters
                     backgroundWork.compactionWaiters.removeAll()
+                    backgroundWork.cleaningWaiters.removeAll()
                     for waiter in compactions { waiter.resume(throwing: failure) }
                     background.wait()
                 }
@@ -76,7 +91,7 @@ extension Store {
 
     /// Call with `background` locked.
     private func hasBackgroundWork() -> Bool {
-        !backgroundWork.compactionWaiters.isEmpty
+        !backgroundWork.compactionWaiters.isEmpty || !backgroundWork.cleaningWaiters.isEmpty
             || state.withLock { !$0.frozen.isEmpty || $0.files.count >= options.compactionTrigger }
             || cleaningWanted()
     }
@@ -96,6 +111,19 @@ extension Store {
         guard segments.count > 1, let oldest = segments.first, oldest.nextLSN <= checkpoint + 1 else { return false }
         let logBytes = segments.reduce(Int64(0)) { $0 + $1.bytes }
         return Double(logBytes) > ratio * Double(max(indexBytes, 1))
+    }
+
+    /// Cleans, oldest first, every segment that was sealed when called and lies wholly below the
+    /// checkpoint (`cleanLog` flushes first, so that is every sealed one). Segments the
+    /// relocations themselves fill are left alone, so this ends.
+    private func cleanSealedSegments() throws {
+        guard let active = log.stats().segments.last?.firstLSN else { return }
+        while true {
+            let segments = log.stats().segments
+            let checkpoint = state.withLock { $0.manifest.checkpointLSN }
+            guard segments.count > 1, let oldest = segments.first, oldest.nextLSN <= active, oldest.nextLSN <= checkpoint + 1 else { return }
+            try cleanOldestSegment()
+        }
     }
 
     /// Relocates the live rows of the oldest segment to the head of the log, then deletes it.
@@ -177,6 +205,22 @@ extension Store {
             if pending == 0 { return }
             try await Task.sleep(for: .milliseconds(2))
         }
+    }
+
+    /// Flushes, then cleans every sealed log segment (relocating its live rows to the head of the
+    /// log, then deleting it) and waits for it: offline log cleaning to completion, for
+    /// `annals store compact`. Returns how many segments were cleaned and rows relocated.
+    public func cleanLog() async throws -> (segments: Int, relocatedRows: Int) {
+        try await flush()
+        let before = statistics
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+            background.lock()
+            backgroundWork.cleaningWaiters.append(continuation)
+            background.signal()
+            background.unlock()
+        }
+        let after = statistics
+        return (after.cleanedSegments - before.cleanedSegments, after.relocatedRows - before.relocatedRows)
     }
 
     /// Flushes, then merges every index file into one, and waits for it.

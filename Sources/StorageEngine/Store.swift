@@ -91,6 +91,8 @@ public final class Store: @unchecked Sendable {
         var stopWaiters: [CheckedContinuation<Void, Never>] = []
         /// Callers of `compact()` waiting for a full compaction.
         var compactionWaiters: [CheckedContinuation<Void, any Error>] = []
+        /// Callers of `cleanLog()` waiting for every sealed segment to be cleaned.
+        var cleaningWaiters: [CheckedContinuation<Void, any Error>] = []
     }
 
     /// Opens (creating if needed) the store in `directory`: recovers the log, loads the manifest

@@ -5,7 +5,10 @@ extension Log {
         #if STORAGE_INTERNAL_CHECKS
         precondition(!segments.isEmpty, "an open log always has an active segment")
         for (previous, next) in zip(segments, segments.dropFirst()) {
-            precondition(previous.stats.nextLSN == next.firstLSN, "segments are contiguous in LSN")
+            precondition(
+                previous.stats.nextLSN == next.firstLSN
+                    || (previous.stats.nextLSN < next.firstLSN && recovery.holes.covers(previous.stats.nextLSN..<next.firstLSN)),
+                "segments are contiguous in LSN, but for holes a repair declared")
         }
         precondition(nextLSN == segments.last!.stats.nextLSN, "the next LSN follows the last segment")
         precondition(durableLSN == nextLSN - 1, "every written record is durable once the writer notes it")

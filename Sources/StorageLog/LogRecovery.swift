@@ -36,6 +36,8 @@ public struct RecoveryReport: Sendable {
     public var findings: [RecoveryFinding]
     /// Whether the last segment ends with a seal frame (the log was closed cleanly).
     public var endsWithSeal: Bool
+    /// LSNs a repair declared lost (the `HOLES` file); gaps between segments they cover are accepted.
+    public var holes = LogHoles()
 
     public var corruption: [RecoveryFinding] { findings.filter { $0.kind == .corruption } }
     /// The LSN the next append gets.
@@ -45,31 +47,42 @@ public struct RecoveryReport: Sendable {
 public enum LogRecovery {
     /// Scans every segment of `directory`: headers, every frame header and payload checksum, LSN
     /// continuity. Changes nothing. With `decompress`, also decodes every payload (verify --full).
+    /// `onSegment(index, count, path)` runs before each segment is scanned (progress output).
     public static func scan(
-        directory: String, fileSystem: any FileSystem, decompress: Bool = false
+        directory: String, fileSystem: any FileSystem, decompress: Bool = false,
+        onSegment: ((Int, Int, String) -> Void)? = nil
     ) throws -> RecoveryReport {
-        try scan(directory: directory, fileSystem: fileSystem, decompress: decompress, onFrame: nil)
+        try scan(directory: directory, fileSystem: fileSystem, decompress: decompress, onSegment: onSegment, onFrame: nil)
     }
 
     /// As `scan`, calling `onFrame(segment path, frame, offset)` for every valid frame.
     static func scan(
         directory: String, fileSystem: any FileSystem, decompress: Bool,
-        onFrame: ((String, FrameHeader, Int64) -> Void)?
+        onSegment: ((Int, Int, String) -> Void)? = nil,
+        onFrame: ((String, FrameHeader, Int64) throws -> Void)?
     ) throws -> RecoveryReport {
         let names = try fileSystem.contentsOfDirectory(directory)
             .compactMap { name in SegmentHeader.firstLSN(fromFileName: name).map { (lsn: $0, name: name) } }
             .sorted { $0.lsn < $1.lsn }
         var report = RecoveryReport(directory: directory, segments: [], segmentPaths: [], findings: [], endsWithSeal: false)
+        do {
+            report.holes = try LogHoles.load(from: directory, fileSystem: fileSystem)
+        } catch let error as StorageError where error.code == .corruption {
+            report.findings.append(RecoveryFinding(
+                kind: .corruption, path: error.path ?? joinPath(directory, LogHoles.Format.fileName), offset: error.offset ?? 0,
+                message: error.message, expectedLSN: nil))
+        }
         var expected: UInt64? = nil
         for (index, entry) in names.enumerated() {
             let path = joinPath(directory, entry.name)
             let isLast = index == names.count - 1
+            onSegment?(index, names.count, path)
             let scanned = try scanSegment(
                 path: path, nameLSN: entry.lsn, fileSystem: fileSystem, isLast: isLast, decompress: decompress,
-                onFrame: onFrame.map { visit in { frame, offset in visit(path, frame, offset) } })
+                onFrame: onFrame.map { visit in { frame, offset in try visit(path, frame, offset) } })
             report.findings.append(contentsOf: scanned.findings)
             guard let stats = scanned.stats else { continue }
-            if let expected, stats.firstLSN != expected {
+            if let expected, stats.firstLSN != expected, !(stats.firstLSN > expected && report.holes.covers(expected..<stats.firstLSN)) {
                 let what = stats.firstLSN > expected
                     ? "LSNs \(expected)..<\(stats.firstLSN) are missing (a segment file is gone)"
                     : "segment starts at LSN \(stats.firstLSN) but the previous one ends at \(expected - 1) (overlap)"
@@ -93,7 +106,7 @@ public enum LogRecovery {
     /// Scans one segment. A defect in the last segment is a torn tail unless a valid frame follows it.
     static func scanSegment(
         path: String, nameLSN: UInt64, fileSystem: any FileSystem, isLast: Bool, decompress: Bool,
-        onFrame: ((FrameHeader, Int64) -> Void)? = nil
+        onFrame: ((FrameHeader, Int64) throws -> Void)? = nil
     ) throws -> SegmentScan {
         var result = SegmentScan()
         let handle = try fileSystem.open(path, .readOnly)
@@ -179,7 +192,7 @@ public enum LogRecovery {
                 defect = (offset, error.message, false)
                 break frames
             }
-            onFrame?(frame, offset)
+            try onFrame?(frame, offset)
             stats.frames += 1
             stats.records += Int(frame.recordCount)
             stats.nextLSN = frame.nextLSN
@@ -209,7 +222,7 @@ public enum LogRecovery {
         return result
     }
 
-    private static func allZero(_ reader: inout BufferedReader, from start: Int64, to end: Int64) throws -> Bool {
+    static func allZero(_ reader: inout BufferedReader, from start: Int64, to end: Int64) throws -> Bool {
         var offset = start
         while offset < end {
             let chunk = Int(min(Int64(LogLimits.readAheadBytes), end - offset))
@@ -221,7 +234,7 @@ public enum LogRecovery {
     }
 
     /// Looks for a frame with a valid header and payload at any aligned offset after `from`.
-    private static func validFrameAfter(
+    static func validFrameAfter(
         _ reader: inout BufferedReader, from: Int64, size: Int64, minLSN: UInt64
     ) throws -> (lsn: UInt64, offset: Int64)? {
         let alignment = Int64(FrameHeader.Format.alignment)

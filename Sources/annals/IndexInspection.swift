@@ -22,7 +22,8 @@ struct IndexInspection {
     var notes: [String] = []
 
     /// Checks the manifest, and every block checksum, key order and count of every index file.
-    static func inspect(directory: String, fileSystem: any FileSystem, logLastLSN: UInt64) -> IndexInspection {
+    /// `log`, when given, also checks that the log continues where the checkpoint ends.
+    static func inspect(directory: String, fileSystem: any FileSystem, logLastLSN: UInt64, log: RecoveryReport? = nil) -> IndexInspection {
         var report = IndexInspection()
         do {
             report.manifest = try Manifest.load(from: directory, fileSystem: fileSystem)
@@ -34,7 +35,22 @@ struct IndexInspection {
             return report
         }
         let manifestPath = joinPath(directory, Manifest.Format.fileName)
-        guard let manifest = report.manifest else { return report }
+        guard let manifest = report.manifest else {
+            // A crashed first flush leaves index file 1 and no manifest; anything more means the
+            // manifest existed and is gone.
+            let ids = ((try? fileSystem.contentsOfDirectory(directory)) ?? []).compactMap(IndexFileFormat.id(fromFileName:)).sorted()
+            if ids.count > 1 || ids.contains(where: { $0 > 1 }) {
+                report.findings.append(
+                    "corruption: \(manifestPath): missing, but \(ids.count) index file(s) exist (ids \(ids.map(String.init).joined(separator: ", "))): the manifest was lost; the index is derived from the log (`annals store repair` or `rebuild-index` rebuilds it)")
+            }
+            return report
+        }
+        if let log, let first = log.segments.first, first.firstLSN > manifest.checkpointLSN + 1,
+            !log.holes.covers((manifest.checkpointLSN + 1)..<first.firstLSN)
+        {
+            report.findings.append(
+                "corruption: \(log.segmentPaths[0]) at byte offset 0: the log starts at LSN \(first.firstLSN) but the checkpoint is LSN \(manifest.checkpointLSN): LSN \(((manifest.checkpointLSN + 1)..<first.firstLSN).lsnDescription) are in neither the index nor the log (an older segment is missing)")
+        }
         if manifest.checkpointLSN > logLastLSN {
             report.findings.append(
                 "corruption: \(manifestPath): checkpoint LSN \(manifest.checkpointLSN) is past the log's last LSN \(logLastLSN)")
@@ -89,10 +105,12 @@ struct DirectoryReport {
     let index: IndexInspection
 
     /// Scans `directory` without changing it or taking its lock.
-    static func read(_ directory: String, decompress: Bool = false) throws -> DirectoryReport {
+    static func read(
+        _ directory: String, decompress: Bool = false, onSegment: ((Int, Int, String) -> Void)? = nil
+    ) throws -> DirectoryReport {
         let fileSystem = try requireDirectory(directory)
-        let log = try LogRecovery.scan(directory: directory, fileSystem: fileSystem, decompress: decompress)
-        let index = IndexInspection.inspect(directory: directory, fileSystem: fileSystem, logLastLSN: log.nextLSN - 1)
+        let log = try LogRecovery.scan(directory: directory, fileSystem: fileSystem, decompress: decompress, onSegment: onSegment)
+        let index = IndexInspection.inspect(directory: directory, fileSystem: fileSystem, logLastLSN: log.nextLSN - 1, log: log)
         return DirectoryReport(log: log, index: index)
     }
 }

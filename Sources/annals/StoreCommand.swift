@@ -6,7 +6,7 @@ struct StoreCommand: AsyncParsableCommand {
         abstract: "Inspect, check and stress a data directory without the server.",
         discussion: "These commands use the storage modules only, so they work on a directory whose server will not start.",
         subcommands: [
-            StoreStatsCommand.self, StoreVerifyCommand.self, StoreRebuildIndexCommand.self, StoreCompactCommand.self,
+            StoreStatsCommand.self, StoreVerifyCommand.self, StoreDumpCommand.self, StoreRepairCommand.self, StoreRebuildIndexCommand.self, StoreCompactCommand.self,
             StoreStressCommand.self, StoreStressVerifyCommand.self,
             LogStressCommand.self, LogStressVerifyCommand.self,
         ])

@@ -2,6 +2,7 @@ import ArgumentParser
 import StorageEngine
 import StorageIO
 import StorageIndex
+import StorageLog
 
 struct StoreRebuildIndexCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -9,8 +10,11 @@ struct StoreRebuildIndexCommand: AsyncParsableCommand {
         abstract: "Discard the index (manifest and index files) and rebuild it from the log alone.",
         discussion: """
             Refuses while another process holds the directory. Prints what it removes first; with --dry-run \
-            stops there. The log is not changed.
-            Example: annals store rebuild-index ./annals-data
+            stops there. The log is not changed. (`annals store repair` does the same when the index is \
+            damaged, keeping the old files in its quarantine folder instead of removing them.)
+            Examples:
+              annals store rebuild-index ./annals-data --dry-run
+              annals store rebuild-index ./annals-data
             """)
 
     @Argument(help: "The data directory.") var directory: String
@@ -34,7 +38,8 @@ struct StoreRebuildIndexCommand: AsyncParsableCommand {
         }
         try fileSystem.syncDirectory(directory)
         lock.release()
-        let store = try Store.open(directory: directory, fileSystem: fileSystem)
+        // No background log cleaning: rebuilding the index leaves the log as it is.
+        let store = try Store.open(directory: directory, fileSystem: fileSystem, options: StoreOptions(cleaningRatio: nil))
         try await store.flush()
         let statistics = store.statistics
         await store.close()
@@ -45,20 +50,37 @@ struct StoreRebuildIndexCommand: AsyncParsableCommand {
 struct StoreCompactCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "compact",
-        abstract: "Flush the memtable and merge every index file into one, offline; reports space before and after.",
-        discussion: "Refuses while another process holds the directory.\nExample: annals store compact ./annals-data")
+        abstract: "Clean the log and merge every index file into one, offline, to completion; reports space before and after.",
+        discussion: """
+            Refuses while another process holds the directory. Flushes the memtable, cleans every sealed \
+            log segment (its live rows are rewritten at the head of the log, then the segment is deleted; \
+            the segment being appended to stays), then merges every index file into one. The store's \
+            contents do not change.
+            Example: annals store compact ./annals-data
+            """)
 
     @Argument(help: "The data directory.") var directory: String
 
     func run() async throws {
         let fileSystem = try requireDirectory(directory)
-        let store = try Store.open(directory: directory, fileSystem: fileSystem)
-        let before = store.statistics
-        try await store.compact()
-        let after = store.statistics
+        // Background cleaning off: this command cleans, to completion, itself.
+        let store = try Store.open(directory: directory, fileSystem: fileSystem, options: StoreOptions(cleaningRatio: nil))
+        let before = (store.statistics, store.log.stats())
+        let cleaned: (segments: Int, relocatedRows: Int)
+        do {
+            cleaned = try await store.cleanLog()
+            try await store.compact()
+        } catch {
+            await store.close()
+            throw error
+        }
+        let after = (store.statistics, store.log.stats())
         await store.close()
-        print("index before: \(before.indexFiles) file(s), \(before.indexFileBytes) bytes (+ \(before.memtableBytes) bytes in memory)")
-        print("index after:  \(after.indexFiles) file(s), \(after.indexFileBytes) bytes, checkpoint LSN \(after.checkpointLSN)")
-        print("note: log cleaning is not implemented yet; the log keeps every record")
+        print("log before:   \(before.1.segments.count) segment(s), \(before.1.bytesOnDisk) bytes")
+        print("log after:    \(after.1.segments.count) segment(s), \(after.1.bytesOnDisk) bytes (\(cleaned.segments) segment(s) cleaned, \(cleaned.relocatedRows) live row(s) relocated)")
+        print("index before: \(before.0.indexFiles) file(s), \(before.0.indexFileBytes) bytes (+ \(before.0.memtableBytes) bytes in memory)")
+        print("index after:  \(after.0.indexFiles) file(s), \(after.0.indexFileBytes) bytes, checkpoint LSN \(after.0.checkpointLSN)")
+        let total = (before.1.bytesOnDisk + before.0.indexFileBytes, after.1.bytesOnDisk + after.0.indexFileBytes)
+        print("total:        \(total.0) -> \(total.1) bytes on disk")
     }
 }
