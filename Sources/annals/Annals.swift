@@ -6,5 +6,5 @@ struct Annals: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "annals",
         abstract: "A Temporal-compatible workflow server for one machine, on its own storage engine.",
-        subcommands: [StoreCommand.self, BenchCommand.self])
+        subcommands: [ServerCommand.self, StoreCommand.self, BenchCommand.self])
 }
