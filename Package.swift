@@ -11,6 +11,9 @@
 //   Persistence        Temporal's persistence model as tables on the store (no protobuf)
 //   StorageTesting     in-memory crash-cloning file system, fault injection, seeded RNG (tests only)
 //   TemporalAPI        generated Temporal gRPC/protobuf code (tools/generate-protos.sh)
+//   Matching           in-memory task queues: sync match, bounded backlog, long polls
+//   History            mutable state, the workflow state machine, shards, timer queue
+//   Frontend           Temporal's WorkflowService/OperatorService over gRPC; the server
 //   LoadGenerator      `annals bench`: a starter plus scripted worker speaking WorkflowService
 //   annals             the one executable
 //
@@ -47,6 +50,7 @@ let package = Package(
         .package(url: "https://github.com/grpc/grpc-swift-nio-transport", exact: "2.9.2"),
         .package(url: "https://github.com/grpc/grpc-swift-protobuf", exact: "2.4.1"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", exact: "0.2.0"),
+        .package(url: "https://github.com/apple/swift-collections", from: "1.6.0"),
     ],
     targets: [
         .systemLibrary(
@@ -107,6 +111,33 @@ let package = Package(
             ],
             exclude: ["Generated/GENERATED.stamp"]
         ),
+        // Matching: in-memory task queues, sync match, long polls (no Temporal types).
+        .target(
+            name: "Matching",
+            dependencies: [.product(name: "DequeModule", package: "swift-collections")],
+            swiftSettings: upcoming
+        ),
+        // History: workflow mutable state, the workflow-task state machine, shards, timers.
+        .target(
+            name: "History",
+            dependencies: [
+                "Persistence", "Matching", "TemporalAPI",
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ],
+            swiftSettings: upcoming
+        ),
+        // Frontend: WorkflowService/OperatorService over gRPC, and the server's composition root.
+        .target(
+            name: "Frontend",
+            dependencies: [
+                "History", "Matching", "Persistence", "StorageEngine", "StorageIO", "TemporalAPI",
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
+                .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
+            ],
+            swiftSettings: upcoming
+        ),
         .target(
             name: "LoadGenerator",
             dependencies: [
@@ -122,7 +153,7 @@ let package = Package(
         .executableTarget(
             name: "annals",
             dependencies: [
-                "StorageIO", "StorageCodec", "StorageLog", "StorageIndex", "StorageEngine", "LoadGenerator",
+                "StorageIO", "StorageCodec", "StorageLog", "StorageIndex", "StorageEngine", "LoadGenerator", "Frontend",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: upcoming

@@ -7,7 +7,7 @@ struct Annals: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "annals",
         abstract: "A Temporal-compatible workflow server for one machine, on its own storage engine.",
-        subcommands: [StoreCommand.self, BenchCommand.self])
+        subcommands: [ServerCommand.self, StoreCommand.self, BenchCommand.self])
 
     /// ArgumentParser's own `main`, except that usage errors of the `store` commands exit with 2
     /// (their documented status: 0 clean, 1 damage or failure, 2 usage) instead of EX_USAGE (64).

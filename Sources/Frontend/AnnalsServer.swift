@@ -1,0 +1,115 @@
+import Foundation
+import GRPCCore
+import GRPCNIOTransportHTTP2
+public import History
+import Matching
+import Persistence
+import StorageEngine
+import TemporalAPI
+
+/// The composition root: the store, persistence, the history engine (with matching and timers)
+/// and the gRPC frontend, in one process. Usable as a library (embedded servers, tests).
+public final class AnnalsServer: Sendable {
+    public let configuration: ServerConfiguration
+    public let engine: HistoryEngine
+    let persistence: StorePersistence
+    let grpc: GRPCServer<HTTP2ServerTransport.Posix>
+    let transport: HTTP2ServerTransport.Posix
+    let log: ServerLog
+
+    private init(
+        configuration: ServerConfiguration, engine: HistoryEngine, persistence: StorePersistence, grpc: GRPCServer<HTTP2ServerTransport.Posix>,
+        transport: HTTP2ServerTransport.Posix, log: ServerLog
+    ) {
+        self.transport = transport
+        self.configuration = configuration
+        self.engine = engine
+        self.persistence = persistence
+        self.grpc = grpc
+        self.log = log
+    }
+
+    static let clusterName = "annals"
+
+    /// Opens the data directory (recovering it), takes over its shards and prepares the gRPC
+    /// server; `run()` then serves.
+    public static func open(_ configuration: ServerConfiguration) async throws -> AnnalsServer {
+        var configuration = configuration
+        let log = ServerLog(level: configuration.logLevel)
+        try FileManager.default.createDirectory(atPath: configuration.dataDirectory, withIntermediateDirectories: true)
+        let persistence = try StorePersistence.open(directory: configuration.dataDirectory)
+        do {
+            configuration = try await fixShardCount(configuration, persistence: persistence)
+            let namespaces = NamespaceRegistry(store: persistence)
+            if (try? await namespaces.byName(configuration.defaultNamespace)) == nil {
+                _ = try await namespaces.register(name: configuration.defaultNamespace, description: "created on first start", ownerEmail: "", retention: nil)
+                log(.info, "created namespace \(configuration.defaultNamespace)")
+            }
+            var history = HistoryConfiguration(shardCount: configuration.shardCount)
+            history.longPollExpiry = configuration.longPollExpiry
+            history.historyLongPollExpiry = configuration.historyLongPollExpiry
+            let engine = try await HistoryEngine.start(persistence: persistence, configuration: history, logger: { log(.info, $0) })
+            let transport = HTTP2ServerTransport.Posix(
+                address: .ipv4(host: configuration.host, port: configuration.port),
+                transportSecurity: .plaintext,
+                config: .defaults { config in
+                    // Every Temporal SDK sends gzip; replies may be uncompressed.
+                    config.compression = .init(enabledAlgorithms: CompressionAlgorithmSet([.gzip, .deflate]))
+                    // Go clients ping often (BDP pings) and workers hold long polls: be lenient.
+                    config.connection.keepalive.clientBehavior = .init(minPingIntervalWithoutCalls: .seconds(1), allowWithoutCalls: true)
+                    config.rpc.maxRequestPayloadSize = 64 << 20
+                })
+            let services: [any RegistrableRPCService] = [
+                WorkflowHandler(engine: engine, namespaces: namespaces, visibility: persistence, configuration: configuration),
+                OperatorHandler(namespaces: namespaces),
+                HealthHandler(),
+            ]
+            let grpc = GRPCServer(transport: transport, services: services)
+            return AnnalsServer(configuration: configuration, engine: engine, persistence: persistence, grpc: grpc, transport: transport, log: log)
+        } catch {
+            await persistence.close()
+            throw error
+        }
+    }
+
+    /// The shard count is chosen when the directory is created and kept in cluster metadata:
+    /// workflows are placed by it, so a different `--shards` later would lose them.
+    static func fixShardCount(_ configuration: ServerConfiguration, persistence: StorePersistence) async throws -> ServerConfiguration {
+        var configuration = configuration
+        if let record = try await persistence.getClusterMetadata(clusterName: clusterName) {
+            let json = try JSONSerialization.jsonObject(with: Data(record.data)) as? [String: Any]
+            guard let shards = json?["shards"] as? Int, let id = json?["clusterId"] as? String else {
+                throw HistoryError.internal("cluster metadata in \(configuration.dataDirectory) does not decode")
+            }
+            if shards != configuration.shardCount {
+                FileHandle.standardError.write(Data("annals: \(configuration.dataDirectory) was created with \(shards) shards; using \(shards) (not \(configuration.shardCount))\n".utf8))
+            }
+            configuration.shardCount = shards
+            configuration.clusterID = id
+        } else {
+            let id = UUID().uuidString.lowercased()
+            let data = try JSONSerialization.data(withJSONObject: ["shards": configuration.shardCount, "clusterId": id])
+            try await persistence.saveClusterMetadata(ClusterMetadataRecord(clusterName: clusterName, version: 1, data: Array(data)))
+            configuration.clusterID = id
+        }
+        return configuration
+    }
+
+    /// Serves until `shutdown()`. Calls `ready` with the bound address once listening.
+    public func run(ready: @escaping @Sendable (String) -> Void = { _ in }) async throws {
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await self.grpc.serve() }
+            ready("\(try await transport.listeningAddress)")
+            try await group.next()
+        }
+        await engine.shutdown()
+        await persistence.close()
+    }
+
+    /// Stops accepting calls, lets in-flight calls finish, then `run()` closes the store.
+    public func shutdown() {
+        engine.workflowMatcher.close()
+        engine.activityMatcher.close()
+        grpc.beginGracefulShutdown()
+    }
+}

@@ -1,0 +1,204 @@
+import Foundation
+import Matching
+import Persistence
+import SwiftProtobuf
+public import TemporalAPI
+
+public typealias PollWorkflowTaskResponse = Temporal_Api_Workflowservice_V1_PollWorkflowTaskQueueResponse
+
+/// A completion that was rejected but still changed state (the workflow task was failed): the
+/// change commits, then the caller gets `error`.
+enum Outcome<R: Sendable>: Sendable {
+    case ok(R)
+    case rejected(HistoryError)
+
+    func get() throws(HistoryError) -> R {
+        switch self {
+        case .ok(let r): return r
+        case .rejected(let e): throw e
+        }
+    }
+}
+
+extension HistoryEngine {
+    /// Commands accepted in one completion.
+    static let maxCommandsPerCompletion = 1_000
+
+    /// Long-polls a workflow task queue: returns a started workflow task (or a query task), or
+    /// the empty response when `timeout` passes.
+    public func pollWorkflowTask(namespaceID: String, taskQueue: String, identity: String, timeout: Duration) async throws(HistoryError) -> PollWorkflowTaskResponse {
+        let queue = TaskQueueMatcher<WorkflowQueueItem>.QueueName(namespaceID: namespaceID, name: taskQueue, kind: .workflow)
+        let deadline = ContinuousClock.now + timeout
+        while true {
+            let remaining = deadline - ContinuousClock.now
+            guard remaining > .zero, !Task.isCancelled else { return PollWorkflowTaskResponse() }
+            guard let item = await workflowMatcher.poll(queue, identity: identity, nowNanos: clock.nowNanos(), timeout: remaining) else {
+                return PollWorkflowTaskResponse()
+            }
+            switch item {
+            case .workflowTask(let key, let scheduledEventID):
+                if let response = try await startWorkflowTask(key, scheduledEventID: scheduledEventID, identity: identity) {
+                    return response
+                }
+            case .query(let query):
+                if let response = try await queryTaskResponse(query) { return response }
+            }
+        }
+    }
+
+    /// Records the workflow task as started (WorkflowTaskStarted, its timeout timer, deletes its
+    /// transfer task) and builds the poll response; nil if the task is stale.
+    func startWorkflowTask(_ key: WorkflowKey, scheduledEventID: Int64, identity: String) async throws(HistoryError) -> PollWorkflowTaskResponse? {
+        let started: MutableState?
+        do {
+            started = try await update(key) { (tx: inout WorkflowTransaction) throws(HistoryError) -> MutableState? in
+                guard tx.ms.isRunning, var wft = tx.ms.workflowTask, wft.scheduledEventID == scheduledEventID, !wft.isStarted else {
+                    return nil
+                }
+                let requestID = UUID().uuidString.lowercased()
+                let historySize = tx.ms.historySizeBytes
+                wft.startedEventID = tx.addEvent(.workflowTaskStarted) {
+                    $0.workflowTaskStartedEventAttributes.scheduledEventID = scheduledEventID
+                    $0.workflowTaskStartedEventAttributes.identity = identity
+                    $0.workflowTaskStartedEventAttributes.requestID = requestID
+                    $0.workflowTaskStartedEventAttributes.historySizeBytes = historySize
+                }
+                wft.startedTime = tx.now
+                wft.identity = identity
+                wft.startRequestID = requestID
+                tx.complete(.transfer, wft.transferTask)
+                wft.transferTask = nil
+                wft.timeoutTask = tx.addTimerTask(
+                    .workflowTaskTimeout(scheduledEventID: scheduledEventID, attempt: wft.attempt), at: tx.now + wft.startToCloseNanos)
+                tx.ms.workflowTask = wft
+                return tx.ms
+            }
+        } catch .notFound {
+            return nil
+        }
+        guard let startedState = started, let wft = startedState.workflowTask else { return nil }
+        // The committed state (its last txn id covers the node holding WorkflowTaskStarted).
+        let ms = try await load(key, shard: shard(for: key))
+        var response = PollWorkflowTaskResponse()
+        response.taskToken = Data(TaskToken(kind: .workflowTask, key: key, scheduledEventID: wft.scheduledEventID, attempt: wft.attempt).encode())
+        response.workflowExecution.workflowID = key.workflowID
+        response.workflowExecution.runID = key.runID
+        response.workflowType.name = ms.workflowType
+        response.previousStartedEventID = ms.lastCompletedWorkflowTaskStartedEventID
+        response.startedEventID = wft.startedEventID
+        response.attempt = wft.attempt
+        response.workflowExecutionTaskQueue.name = ms.taskQueue
+        response.workflowExecutionTaskQueue.kind = .normal
+        response.scheduledTime = ProtoTime.timestamp(wft.scheduledTime)
+        response.startedTime = ProtoTime.timestamp(wft.startedTime)
+        let (events, token) = try await readHistory(ms, from: 1, through: wft.startedEventID, pageEvents: configuration.historyPageEvents)
+        response.history = Temporal_Api_History_V1_History()
+        response.history.events = events
+        if let token { response.nextPageToken = Data(token.encode()) }
+        return response
+    }
+
+    /// RespondWorkflowTaskCompleted: WorkflowTaskCompleted, one event per command in order, the
+    /// buffered events, and a new workflow task when there is something new to process.
+    public func completeWorkflowTask(
+        _ token: TaskToken, _ request: Temporal_Api_Workflowservice_V1_RespondWorkflowTaskCompletedRequest
+    ) async throws(HistoryError) -> Temporal_Api_Workflowservice_V1_RespondWorkflowTaskCompletedResponse {
+        guard request.commands.count <= HistoryEngine.maxCommandsPerCompletion else {
+            throw .invalidArgument("a completion carries \(request.commands.count) commands; at most \(HistoryEngine.maxCommandsPerCompletion) are accepted")
+        }
+        let outcome = try await update(token.key) { (tx: inout WorkflowTransaction) throws(HistoryError) -> Outcome<Bool> in
+            let wft = try self.startedWorkflowTask(tx.ms, token)
+            if let rejection = self.validate(request.commands, tx.ms) {
+                self.failWorkflowTask(&tx, wft, cause: rejection.cause, message: rejection.message, identity: request.identity)
+                return .rejected(.invalidArgument(rejection.message))
+            }
+            let completedID = tx.addEvent(.workflowTaskCompleted) {
+                $0.workflowTaskCompletedEventAttributes.scheduledEventID = wft.scheduledEventID
+                $0.workflowTaskCompletedEventAttributes.startedEventID = wft.startedEventID
+                $0.workflowTaskCompletedEventAttributes.identity = request.identity
+                $0.workflowTaskCompletedEventAttributes.binaryChecksum = request.binaryChecksum
+                if request.hasSdkMetadata { $0.workflowTaskCompletedEventAttributes.sdkMetadata = request.sdkMetadata }
+                if request.hasMeteringMetadata { $0.workflowTaskCompletedEventAttributes.meteringMetadata = request.meteringMetadata }
+            }
+            tx.complete(.timer, wft.timeoutTask)
+            tx.ms.workflowTask = nil
+            tx.ms.workflowTaskFailures = 0
+            tx.ms.lastCompletedWorkflowTaskStartedEventID = wft.startedEventID
+            for command in request.commands {
+                try self.apply(command, completedEventID: completedID, tx: &tx)
+                if !tx.ms.isRunning { break }
+            }
+            let hadBuffered = !tx.ms.bufferedEvents.isEmpty
+            if tx.ms.isRunning {
+                tx.flushBufferedEvents()
+                if hadBuffered || request.forceCreateNewWorkflowTask { tx.scheduleWorkflowTask() }
+            } else {
+                tx.ms.bufferedEvents = []
+            }
+            return .ok(tx.ms.workflowTask != nil)
+        }
+        _ = try outcome.get()
+        return Temporal_Api_Workflowservice_V1_RespondWorkflowTaskCompletedResponse()
+    }
+
+    /// RespondWorkflowTaskFailed: WorkflowTaskFailed, then a new attempt.
+    public func failWorkflowTask(_ token: TaskToken, _ request: Temporal_Api_Workflowservice_V1_RespondWorkflowTaskFailedRequest) async throws(HistoryError) {
+        try await update(token.key) { (tx: inout WorkflowTransaction) throws(HistoryError) in
+            let wft = try self.startedWorkflowTask(tx.ms, token)
+            self.failWorkflowTask(&tx, wft, cause: request.cause, failure: request.hasFailure ? request.failure : nil, message: nil, identity: request.identity)
+        }
+    }
+
+    /// The started workflow task the token names, or NOT_FOUND.
+    func startedWorkflowTask(_ ms: MutableState, _ token: TaskToken) throws(HistoryError) -> WorkflowTaskInfo {
+        guard ms.isRunning else { throw .notFound("workflow execution already completed") }
+        guard let wft = ms.workflowTask, wft.scheduledEventID == token.scheduledEventID, wft.attempt == token.attempt, wft.isStarted else {
+            throw .notFound("workflow task not found (it completed, failed or timed out already)")
+        }
+        return wft
+    }
+
+    func failWorkflowTask(
+        _ tx: inout WorkflowTransaction, _ wft: WorkflowTaskInfo, cause: Temporal_Api_Enums_V1_WorkflowTaskFailedCause,
+        failure: Temporal_Api_Failure_V1_Failure? = nil, message: String?, identity: String
+    ) {
+        tx.addEvent(.workflowTaskFailed) {
+            $0.workflowTaskFailedEventAttributes.scheduledEventID = wft.scheduledEventID
+            $0.workflowTaskFailedEventAttributes.startedEventID = wft.startedEventID
+            $0.workflowTaskFailedEventAttributes.cause = cause
+            $0.workflowTaskFailedEventAttributes.identity = identity
+            if let failure {
+                $0.workflowTaskFailedEventAttributes.failure = failure
+            } else if let message {
+                $0.workflowTaskFailedEventAttributes.failure.message = message
+            }
+        }
+        endWorkflowTaskAttempt(&tx, wft)
+    }
+
+    /// After a failed or timed-out attempt: deliver what was buffered and schedule the next attempt.
+    func endWorkflowTaskAttempt(_ tx: inout WorkflowTransaction, _ wft: WorkflowTaskInfo) {
+        tx.complete(.timer, wft.timeoutTask)
+        tx.complete(.transfer, wft.transferTask)
+        tx.ms.workflowTask = nil
+        tx.ms.workflowTaskFailures += 1
+        tx.flushBufferedEvents()
+        tx.scheduleWorkflowTask()
+    }
+
+    /// The workflow task start-to-close timeout.
+    func workflowTaskTimedOut(_ tx: inout WorkflowTransaction, scheduledEventID: Int64, attempt: Int32) -> Bool {
+        guard tx.ms.isRunning, let wft = tx.ms.workflowTask, wft.scheduledEventID == scheduledEventID, wft.attempt == attempt, wft.isStarted else {
+            return false
+        }
+        tx.addEvent(.workflowTaskTimedOut) {
+            $0.workflowTaskTimedOutEventAttributes.scheduledEventID = wft.scheduledEventID
+            $0.workflowTaskTimedOutEventAttributes.startedEventID = wft.startedEventID
+            $0.workflowTaskTimedOutEventAttributes.timeoutType = .startToClose
+        }
+        var ended = wft
+        ended.timeoutTask = nil  // this very task; the caller completes it
+        endWorkflowTaskAttempt(&tx, ended)
+        return true
+    }
+}

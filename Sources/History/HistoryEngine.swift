@@ -1,0 +1,272 @@
+public import Matching
+public import Persistence
+import SwiftProtobuf
+import Synchronization
+import TemporalAPI
+
+/// What waits in a workflow task queue: a workflow task (validated against mutable state when a
+/// poller takes it) or a query for a worker to answer.
+public enum WorkflowQueueItem: Sendable {
+    case workflowTask(key: WorkflowKey, scheduledEventID: Int64)
+    case query(QueryTask)
+}
+
+/// An activity attempt waiting in an activity task queue.
+public struct ActivityQueueItem: Sendable {
+    public var key: WorkflowKey
+    public var scheduledEventID: Int64
+    public var attempt: Int32
+}
+
+public struct HistoryConfiguration: Sendable {
+    public var shardCount: Int
+    /// Longest a long poll for tasks waits before answering empty.
+    public var longPollExpiry: Duration = .seconds(60)
+    /// Longest a history long poll (`wait_new_event`) waits before answering empty with a token.
+    public var historyLongPollExpiry: Duration = .seconds(20)
+    /// Events per GetWorkflowExecutionHistory page and per poll response page.
+    public var historyPageEvents = 1_000
+
+    public init(shardCount: Int) {
+        self.shardCount = shardCount
+    }
+}
+
+/// The history service: every change to a run goes through `update` (load mutable state, apply
+/// the change, commit one history node and one fenced conditional batch, then run effects).
+public final class HistoryEngine: Sendable {
+    let persistence: any Persistence
+    let configuration: HistoryConfiguration
+    let clock: any WallClock
+    public let workflowMatcher: TaskQueueMatcher<WorkflowQueueItem>
+    public let activityMatcher: TaskQueueMatcher<ActivityQueueItem>
+    public let notifier = RunNotifier()
+    let queries = QueryRegistry()
+    let shards: [Shard]
+    let timerQueues: [TimerQueue]
+    let logger: @Sendable (String) -> Void
+    private let running = Mutex<[Task<Void, Never>]>([])
+
+    private init(
+        persistence: any Persistence, configuration: HistoryConfiguration, clock: any WallClock, shards: [Shard],
+        logger: @escaping @Sendable (String) -> Void
+    ) {
+        self.persistence = persistence
+        self.configuration = configuration
+        self.clock = clock
+        self.shards = shards
+        self.timerQueues = shards.map { _ in TimerQueue() }
+        self.workflowMatcher = TaskQueueMatcher()
+        self.activityMatcher = TaskQueueMatcher()
+        self.logger = logger
+    }
+
+    /// Acquires every shard, re-offers the tasks persisted as not yet started, loads the timers
+    /// and finishes interrupted visibility updates, then starts the timer queues.
+    public static func start(
+        persistence: any Persistence, configuration: HistoryConfiguration, clock: any WallClock = SystemWallClock(),
+        logger: @escaping @Sendable (String) -> Void = { _ in }
+    ) async throws -> HistoryEngine {
+        var shards: [Shard] = []
+        for id in 0..<configuration.shardCount {
+            shards.append(try await Shard.acquire(Int32(id), persistence: persistence))
+        }
+        let engine = HistoryEngine(persistence: persistence, configuration: configuration, clock: clock, shards: shards, logger: logger)
+        for (index, shard) in shards.enumerated() {
+            try await engine.recover(shard: shard, index: index)
+        }
+        engine.running.withLock { tasks in
+            for index in shards.indices {
+                tasks.append(Task { await engine.runTimerQueue(index) })
+            }
+        }
+        return engine
+    }
+
+    /// Stops the timer queues and ends every waiting poll.
+    public func shutdown() async {
+        let tasks = running.withLock { $0 }
+        for task in tasks { task.cancel() }
+        for task in tasks { await task.value }
+        workflowMatcher.close()
+        activityMatcher.close()
+    }
+
+    func shardIndex(namespaceID: String, workflowID: String) -> Int {
+        Shard.index(namespaceID: namespaceID, workflowID: workflowID, shardCount: shards.count)
+    }
+
+    func shard(for key: WorkflowKey) -> Shard { shards[shardIndex(namespaceID: key.namespaceID, workflowID: key.workflowID)] }
+
+    // MARK: - Loading and committing
+
+    /// The run's mutable state (cached, else read).
+    func load(_ key: WorkflowKey, shard: Shard) async throws(HistoryError) -> MutableState {
+        if let ms = shard.cached(key) { return ms }
+        do {
+            let snapshot = try await persistence.getWorkflowExecution(shardID: shard.id, key: key)
+            let ms = try MutableStateCodec.decode(snapshot.mutableState)
+            shard.cache(ms)
+            return ms
+        } catch PersistenceError.notFound {
+            throw .notFound("workflow execution not found: workflow id \(key.workflowID), run id \(key.runID)")
+        } catch {
+            throw HistoryError.from(error)
+        }
+    }
+
+    /// The current run of a workflow id.
+    func currentRunID(namespaceID: String, workflowID: String) async throws(HistoryError) -> String {
+        let shard = shards[shardIndex(namespaceID: namespaceID, workflowID: workflowID)]
+        do {
+            return try await persistence.getCurrentExecution(shardID: shard.id, namespaceID: namespaceID, workflowID: workflowID).runID
+        } catch PersistenceError.notFound {
+            throw .notFound("workflow execution not found: workflow id \(workflowID)")
+        } catch {
+            throw HistoryError.from(error)
+        }
+    }
+
+    /// Resolves an empty run id to the current run.
+    public func resolveKey(namespaceID: String, workflowID: String, runID: String) async throws(HistoryError) -> WorkflowKey {
+        guard !workflowID.isEmpty else { throw .invalidArgument("workflow id is not set") }
+        let run = runID.isEmpty ? try await currentRunID(namespaceID: namespaceID, workflowID: workflowID) : runID
+        return WorkflowKey(namespaceID: namespaceID, workflowID: workflowID, runID: run)
+    }
+
+    /// Runs `body` on the run's mutable state under the run's lock and commits what it built.
+    /// `body` may return without changes (no events, tasks or state change): nothing is written.
+    func update<R: Sendable>(
+        _ key: WorkflowKey, _ body: (inout WorkflowTransaction) throws(HistoryError) -> R
+    ) async throws(HistoryError) -> R {
+        let shard = shard(for: key)
+        do {
+            return try await shard.locks.withLock(key) {
+                try await shard.ensureRange()
+                let ms = try await load(key, shard: shard)
+                var tx = WorkflowTransaction(ms: ms, now: clock.nowNanos(), shard: shard)
+                let result = try body(&tx)
+                if tx.needsWorkflowTask { tx.scheduleWorkflowTask() }
+                if tx.ms != ms || !tx.events.isEmpty || !tx.newTasks.isEmpty || !tx.completedTasks.isEmpty {
+                    try await commit(&tx, shard: shard, create: nil)
+                }
+                return result
+            }
+        } catch {
+            throw HistoryError.from(error)
+        }
+    }
+
+    /// Persists the transaction: its events as one history node (txn id = a fresh task id, chained
+    /// to the run's previous node), then the mutable state, tasks and task completions in one
+    /// conditional batch. Caches the state and runs the effects only once both are durable.
+    func commit(_ tx: inout WorkflowTransaction, shard: Shard, create: CreateWorkflowMode?) async throws {
+        if let first = tx.events.first, let last = tx.events.last {
+            let txnID = shard.allocateTaskID()
+            var batch = Temporal_Api_History_V1_History()
+            batch.events = tx.events
+            let node = HistoryNode(
+                nodeID: first.eventID, lastEventID: last.eventID, txnID: txnID, prevTxnID: tx.ms.lastEventTxnID,
+                events: try batch.serializedBytes())
+            try await persistence.appendHistoryNode(branch: tx.ms.branch, node: node)
+            tx.ms.lastEventTxnID = txnID
+            tx.ms.historySizeBytes += Int64(node.events.count)
+        }
+        tx.ms.dbRecordVersion += 1
+        let snapshot = try tx.ms.snapshot()
+        do {
+            if let mode = create {
+                try await persistence.createWorkflowExecution(
+                    shardID: shard.id, rangeID: shard.rangeID, mode: mode, snapshot: snapshot, tasks: tx.newTasks)
+            } else {
+                try await persistence.updateWorkflowExecution(
+                    shardID: shard.id, rangeID: shard.rangeID,
+                    mutation: WorkflowMutation(snapshot: snapshot, newTasks: tx.newTasks, completedTasks: tx.completedTasks),
+                    newRun: nil)
+            }
+        } catch {
+            shard.evict(tx.key)
+            throw error
+        }
+        shard.cache(tx.ms)
+        runEffects(tx.effects, ms: tx.ms, shard: shard)
+        notifier.notify(tx.key)
+    }
+
+    func runEffects(_ effects: [Effect], ms: MutableState, shard: Shard) {
+        let key = ms.key
+        for effect in effects {
+            switch effect {
+            case .dispatchWorkflowTask(let queue, let id):
+                workflowMatcher.offer(
+                    .workflowTask(key: key, scheduledEventID: id),
+                    to: .init(namespaceID: key.namespaceID, name: queue, kind: .workflow))
+            case .dispatchActivityTask(let queue, let id, let attempt):
+                activityMatcher.offer(
+                    ActivityQueueItem(key: key, scheduledEventID: id, attempt: attempt),
+                    to: .init(namespaceID: key.namespaceID, name: queue, kind: .activity))
+            case .timer(let task):
+                timerQueues[Int(shard.id)].add(task)
+            case .visibility(let ref):
+                let record = visibilityRecord(ms)
+                let persistence = persistence
+                Task {
+                    do {
+                        try await persistence.upsertVisibilityRecord(record)
+                        try await persistence.completeHistoryTask(shardID: shard.id, category: .visibility, key: ref.key)
+                    } catch {
+                        self.logger("visibility update of \(key) failed (retried at the next start): \(error)")
+                    }
+                }
+            }
+        }
+    }
+
+    // MARK: - Recovery
+
+    private func recover(shard: Shard, index: Int) async throws {
+        let all = HistoryTaskKey(fireTime: Int64.min, taskID: Int64.min)
+        let end = HistoryTaskKey(fireTime: Int64.max, taskID: Int64.max)
+        var transfer = 0, timers = 0, visibility = 0
+        for category in HistoryTaskCategory.allCases {
+            var token: [UInt8]? = nil
+            repeat {
+                let page = try await persistence.getHistoryTasks(
+                    shardID: shard.id, category: category, min: all, max: end, pageSize: 1_000, pageToken: token)
+                for task in page.items {
+                    switch category {
+                    case .transfer:
+                        transfer += 1
+                        await redeliver(task, shard: shard)
+                    case .timer:
+                        timers += 1
+                        timerQueues[index].add(task)
+                    case .visibility:
+                        visibility += 1
+                        if let ms = try? await load(task.key, shard: shard) {
+                            try await persistence.upsertVisibilityRecord(visibilityRecord(ms))
+                        }
+                        try await persistence.completeHistoryTask(shardID: shard.id, category: .visibility, key: task.taskKey)
+                    }
+                }
+                token = page.nextPageToken
+            } while token != nil
+        }
+        logger("shard \(shard.id): range \(shard.rangeID), re-offered \(transfer) tasks, \(timers) timers, \(visibility) visibility updates")
+    }
+
+    /// Offers a persisted transfer task to matching again.
+    private func redeliver(_ task: HistoryTask, shard: Shard) async {
+        guard let decoded = try? TransferTask.decode(task.data), let ms = try? await load(task.key, shard: shard) else { return }
+        switch decoded {
+        case .workflowTask(let id):
+            if let wft = ms.workflowTask, wft.scheduledEventID == id, !wft.isStarted {
+                runEffects([.dispatchWorkflowTask(taskQueue: wft.taskQueue, scheduledEventID: id)], ms: ms, shard: shard)
+            }
+        case .activityTask(let id, let attempt):
+            if let activity = ms.activities[id], activity.attempt == attempt, !activity.isStarted {
+                runEffects([.dispatchActivityTask(taskQueue: activity.taskQueue, scheduledEventID: id, attempt: attempt)], ms: ms, shard: shard)
+            }
+        }
+    }
+}

@@ -1,0 +1,173 @@
+import Persistence
+import SwiftProtobuf
+import TemporalAPI
+
+typealias HistoryEvent = Temporal_Api_History_V1_HistoryEvent
+
+/// What happens after a transaction commits (never before: nobody may see uncommitted state).
+enum Effect: Sendable {
+    case dispatchWorkflowTask(taskQueue: String, scheduledEventID: Int64)
+    case dispatchActivityTask(taskQueue: String, scheduledEventID: Int64, attempt: Int32)
+    case timer(HistoryTask)
+    case visibility(TaskRef)
+}
+
+/// One change to one run, built in memory: the new mutable state, the events to append (ids
+/// assigned in order), the shard tasks to create and complete, and the effects to run after the
+/// commit. `HistoryEngine.commit` persists it as one history node plus one conditional batch.
+struct WorkflowTransaction {
+    var ms: MutableState
+    let now: Int64
+    let shard: Shard
+    var events: [HistoryEvent] = []
+    var newTasks: [HistoryTask] = []
+    var completedTasks: [(HistoryTaskCategory, HistoryTaskKey)] = []
+    var effects: [Effect] = []
+    /// An external event was appended directly: a workflow task must be scheduled to deliver it
+    /// (after every event of the change, so a result's Started/Completed pair stays together).
+    var needsWorkflowTask = false
+
+    init(ms: MutableState, now: Int64, shard: Shard) {
+        self.ms = ms
+        self.now = now
+        self.shard = shard
+    }
+
+    var key: WorkflowKey { ms.key }
+
+    /// Appends an event with the next id.
+    @discardableResult
+    mutating func addEvent(_ type: Temporal_Api_Enums_V1_EventType, _ fill: (inout HistoryEvent) -> Void) -> Int64 {
+        var event = HistoryEvent()
+        event.eventType = type
+        event.eventTime = ProtoTime.timestamp(now)
+        event.eventID = ms.nextEventID
+        fill(&event)
+        ms.nextEventID += 1
+        events.append(event)
+        return event.eventID
+    }
+
+    /// An event from outside the workflow task (signal, activity result, fired timer, cancel
+    /// request): buffered while a workflow task is started, else appended, with a workflow task
+    /// scheduled to deliver it.
+    mutating func addExternalEvent(_ type: Temporal_Api_Enums_V1_EventType, _ fill: (inout HistoryEvent) -> Void) {
+        if let task = ms.workflowTask, task.isStarted {
+            var event = HistoryEvent()
+            event.eventType = type
+            event.eventTime = ProtoTime.timestamp(now)
+            fill(&event)
+            ms.bufferedEvents.append((try? event.serializedBytes()) ?? [])
+            return
+        }
+        addEvent(type, fill)
+        needsWorkflowTask = true
+    }
+
+    /// Writes the buffered events with ids, pointing activity results at their Started events.
+    mutating func flushBufferedEvents() {
+        let buffered = ms.bufferedEvents
+        ms.bufferedEvents = []
+        var activityStartedIDs: [Int64: Int64] = [:]
+        for bytes in buffered {
+            guard var event = try? HistoryEvent(serializedBytes: bytes) else { continue }
+            switch event.eventType {
+            case .activityTaskCompleted:
+                if let id = activityStartedIDs[event.activityTaskCompletedEventAttributes.scheduledEventID] {
+                    event.activityTaskCompletedEventAttributes.startedEventID = id
+                }
+            case .activityTaskFailed:
+                if let id = activityStartedIDs[event.activityTaskFailedEventAttributes.scheduledEventID] {
+                    event.activityTaskFailedEventAttributes.startedEventID = id
+                }
+            case .activityTaskTimedOut:
+                if let id = activityStartedIDs[event.activityTaskTimedOutEventAttributes.scheduledEventID] {
+                    event.activityTaskTimedOutEventAttributes.startedEventID = id
+                }
+            case .activityTaskCanceled:
+                if let id = activityStartedIDs[event.activityTaskCanceledEventAttributes.scheduledEventID] {
+                    event.activityTaskCanceledEventAttributes.startedEventID = id
+                }
+            default: break
+            }
+            let copy = event
+            let id = addEvent(copy.eventType) { e in
+                let assigned = e.eventID
+                e = copy
+                e.eventID = assigned
+            }
+            if copy.eventType == .activityTaskStarted {
+                activityStartedIDs[copy.activityTaskStartedEventAttributes.scheduledEventID] = id
+            }
+        }
+    }
+
+    /// Schedules a workflow task unless one is pending or the run is closed.
+    mutating func scheduleWorkflowTask() {
+        guard ms.isRunning, ms.workflowTask == nil else { return }
+        let attempt = ms.workflowTaskFailures + 1
+        let timeout = ms.workflowTaskTimeoutNanos
+        let queue = ms.taskQueue
+        let id = addEvent(.workflowTaskScheduled) {
+            $0.workflowTaskScheduledEventAttributes.taskQueue.name = queue
+            $0.workflowTaskScheduledEventAttributes.taskQueue.kind = .normal
+            $0.workflowTaskScheduledEventAttributes.startToCloseTimeout = ProtoTime.duration(timeout)
+            $0.workflowTaskScheduledEventAttributes.attempt = attempt
+        }
+        var info = WorkflowTaskInfo(
+            scheduledEventID: id, attempt: attempt, taskQueue: queue, scheduledTime: now, startToCloseNanos: timeout)
+        info.transferTask = addTransferTask(.workflowTask(scheduledEventID: id))
+        ms.workflowTask = info
+        effects.append(.dispatchWorkflowTask(taskQueue: queue, scheduledEventID: id))
+    }
+
+    mutating func addTransferTask(_ task: TransferTask) -> TaskRef {
+        let id = shard.allocateTaskID()
+        newTasks.append(HistoryTask(category: .transfer, taskID: id, key: key, data: task.encode()))
+        return TaskRef(fireTime: 0, taskID: id)
+    }
+
+    mutating func addTimerTask(_ task: TimerTask, at fireTime: Int64) -> TaskRef {
+        let id = shard.allocateTaskID()
+        let row = HistoryTask(category: .timer, taskID: id, fireTime: fireTime, key: key, data: task.encode())
+        newTasks.append(row)
+        effects.append(.timer(row))
+        return TaskRef(fireTime: fireTime, taskID: id)
+    }
+
+    /// Asks for the run's visibility record to be rewritten after the commit (a visibility task
+    /// in the same batch makes that survive a crash).
+    mutating func updateVisibility() {
+        if effects.contains(where: { if case .visibility = $0 { return true } else { return false } }) { return }
+        let id = shard.allocateTaskID()
+        newTasks.append(HistoryTask(category: .visibility, taskID: id, key: key, data: []))
+        effects.append(.visibility(TaskRef(fireTime: 0, taskID: id)))
+    }
+
+    mutating func complete(_ category: HistoryTaskCategory, _ ref: TaskRef?) {
+        guard let ref else { return }
+        completedTasks.append((category, ref.key))
+    }
+
+    /// Closes the run with `status`; `eventID` is its close event.
+    mutating func close(_ status: WorkflowStatus, eventID: Int64) {
+        ms.status = status.rawValue
+        ms.closeTime = now
+        ms.closeEventID = eventID
+        for activity in ms.activities.values {
+            complete(.transfer, activity.transferTask)
+            for task in activity.timerTasks { complete(.timer, task) }
+        }
+        for timer in ms.timers.values { complete(.timer, timer.task) }
+        if let task = ms.workflowTask {
+            complete(.transfer, task.transferTask)
+            complete(.timer, task.timeoutTask)
+        }
+        complete(.timer, ms.runTimeoutTask)
+        ms.activities = [:]
+        ms.timers = [:]
+        ms.workflowTask = nil
+        ms.runTimeoutTask = nil
+        updateVisibility()
+    }
+}
