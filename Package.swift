@@ -185,6 +185,14 @@ let package = Package(
             swiftSettings: upcoming
         ),
         .testTarget(
+            name: "ServerTests",
+            dependencies: [
+                "History", "Matching", "Persistence", "TemporalAPI", "StorageTesting",
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ],
+            swiftSettings: upcoming
+        ),
+        .testTarget(
             name: "LoadGeneratorTests",
             dependencies: [
                 "LoadGenerator", "TemporalAPI",

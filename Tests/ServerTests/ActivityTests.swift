@@ -1,0 +1,86 @@
+import Foundation
+import History
+import Persistence
+import SwiftProtobuf
+import TemporalAPI
+import Testing
+
+@Suite struct ActivityTests {
+    @Test func failedAttemptsAreRetriedWithoutEventsAndTheLastOneIsRecorded() async throws {
+        let h = try await EngineHarness.start(InMemoryPersistence())
+        let key = try await h.start("wf-retry")
+        try await h.complete(try await h.pollWorkflowTask(), [Commands.scheduleActivity("a1", maximumAttempts: 5)])
+        for attempt in 1...2 {
+            let task = try await h.pollActivityTask()
+            #expect(task.attempt == Int32(attempt))
+            var failure = Temporal_Api_Failure_V1_Failure()
+            failure.message = "boom \(attempt)"
+            failure.applicationFailureInfo.type = "Boom"
+            try await h.engine.failActivity(try TaskToken.decode(Array(task.taskToken)), failure: failure, lastHeartbeatDetails: nil, identity: "w")
+            h.clock.advance(seconds: 1)
+        }
+        let third = try await h.pollActivityTask(timeout: .seconds(5))
+        #expect(third.attempt == 3)
+        try await h.engine.completeActivity(try TaskToken.decode(Array(third.taskToken)), result: nil, identity: "w")
+        #expect(try await h.types(key) == [
+            .workflowExecutionStarted, .workflowTaskScheduled, .workflowTaskStarted, .workflowTaskCompleted, .activityTaskScheduled,
+            .activityTaskStarted, .activityTaskCompleted, .workflowTaskScheduled,
+        ])
+        let events = try await h.events(key)
+        #expect(events[5].activityTaskStartedEventAttributes.attempt == 3)
+        #expect(events[5].activityTaskStartedEventAttributes.lastFailure.message == "boom 2")
+        #expect(events[6].activityTaskCompletedEventAttributes.startedEventID == 6)
+        await h.engine.shutdown()
+    }
+
+    @Test func nonRetryableFailureFailsTheActivityAtOnce() async throws {
+        let h = try await EngineHarness.start(InMemoryPersistence())
+        let key = try await h.start("wf-nonretry")
+        try await h.complete(try await h.pollWorkflowTask(), [Commands.scheduleActivity("a1")])
+        let task = try await h.pollActivityTask()
+        var failure = Temporal_Api_Failure_V1_Failure()
+        failure.message = "fatal"
+        failure.applicationFailureInfo.nonRetryable = true
+        try await h.engine.failActivity(try TaskToken.decode(Array(task.taskToken)), failure: failure, lastHeartbeatDetails: nil, identity: "w")
+        let events = try await h.events(key)
+        #expect(events.map(\.eventType).suffix(3) == [.activityTaskStarted, .activityTaskFailed, .workflowTaskScheduled])
+        #expect(events[6].activityTaskFailedEventAttributes.retryState == .nonRetryableFailure)
+        await h.engine.shutdown()
+    }
+
+    @Test func resultDuringAStartedWorkflowTaskKeepsStartedAndCompletedTogether() async throws {
+        let h = try await EngineHarness.start(InMemoryPersistence())
+        let key = try await h.start("wf-act-buffer")
+        try await h.complete(try await h.pollWorkflowTask(), [Commands.scheduleActivity("a1")], force: true)
+        let activity = try await h.pollActivityTask()
+        let wft = try await h.pollWorkflowTask()  // forced new workflow task, now started
+        try await h.engine.completeActivity(try TaskToken.decode(Array(activity.taskToken)), result: nil, identity: "w")
+        try await h.complete(wft, [])
+        let events = try await h.events(key)
+        #expect(events.map(\.eventType).suffix(4) == [.workflowTaskCompleted, .activityTaskStarted, .activityTaskCompleted, .workflowTaskScheduled])
+        let started = events.first { $0.eventType == .activityTaskStarted }!
+        let completed = events.first { $0.eventType == .activityTaskCompleted }!
+        #expect(completed.activityTaskCompletedEventAttributes.startedEventID == started.eventID)
+        await h.engine.shutdown()
+    }
+
+    @Test func startToCloseTimeoutRetriesTheAttempt() async throws {
+        let h = try await EngineHarness.start(InMemoryPersistence())
+        _ = try await h.start("wf-act-timeout")
+        try await h.complete(try await h.pollWorkflowTask(), [Commands.scheduleActivity("a1", maximumAttempts: 3, startToCloseSeconds: 5)])
+        let first = try await h.pollActivityTask()
+        #expect(first.attempt == 1)
+        h.clock.advance(seconds: 6)
+        // The timeout fires, then the retry's backoff (1 ms of the manual clock) must pass.
+        var second = try await h.pollActivityTask(timeout: .milliseconds(300))
+        for _ in 0..<20 where second.taskToken.isEmpty {
+            h.clock.advance(seconds: 1)
+            second = try await h.pollActivityTask(timeout: .milliseconds(300))
+        }
+        #expect(second.attempt == 2)
+        await #expect(throws: HistoryError.self) {
+            try await h.engine.completeActivity(try TaskToken.decode(Array(first.taskToken)), result: nil, identity: "w")
+        }
+        await h.engine.shutdown()
+    }
+}

@@ -1,0 +1,115 @@
+import Foundation
+import History
+import Persistence
+import SwiftProtobuf
+import TemporalAPI
+import Testing
+
+@Suite struct WorkflowTaskTests {
+    @Test func startPollCompleteWritesTheWorkflowTaskShape() async throws {
+        let h = try await EngineHarness.start(InMemoryPersistence())
+        let key = try await h.start("wf-1")
+        let task = try await h.pollWorkflowTask()
+        #expect(!task.taskToken.isEmpty)
+        #expect(task.startedEventID == 3 && task.previousStartedEventID == 0 && task.attempt == 1)
+        #expect(task.history.events.map(\.eventType) == [.workflowExecutionStarted, .workflowTaskScheduled, .workflowTaskStarted])
+        #expect(task.history.events[0].workflowExecutionStartedEventAttributes.originalExecutionRunID == key.runID)
+        try await h.complete(task, [Commands.complete()])
+        #expect(try await h.types(key) == [
+            .workflowExecutionStarted, .workflowTaskScheduled, .workflowTaskStarted, .workflowTaskCompleted, .workflowExecutionCompleted,
+        ])
+        let ms = try await h.engine.describe(key)
+        #expect(ms.workflowStatus == .completed)
+        await h.engine.shutdown()
+    }
+
+    @Test func sameRequestIDReturnsTheSameRunAndOtherwiseAlreadyStarted() async throws {
+        let h = try await EngineHarness.start(InMemoryPersistence())
+        let key = try await h.start("wf-dup", requestID: "r1")
+        let again = try await h.start("wf-dup", requestID: "r1")
+        #expect(again == key)
+        await #expect(throws: HistoryError.self) { _ = try await h.start("wf-dup", requestID: "r2") }
+        do {
+            _ = try await h.start("wf-dup", requestID: "r3")
+        } catch HistoryError.workflowAlreadyStarted(_, let requestID, let runID) {
+            #expect(requestID == "r1" && runID == key.runID)
+        }
+        await h.engine.shutdown()
+    }
+
+    @Test func signalDuringAStartedTaskIsBufferedAndWrittenAfterTheCompletion() async throws {
+        let h = try await EngineHarness.start(InMemoryPersistence())
+        let key = try await h.start("wf-buffer")
+        let task = try await h.pollWorkflowTask()
+        try await h.engine.signal(key, name: "go", input: nil, header: nil, identity: "me", requestID: "s1")
+        // Retried signal with the same request id: applied once.
+        try await h.engine.signal(key, name: "go", input: nil, header: nil, identity: "me", requestID: "s1")
+        #expect(try await h.types(key).count == 3, "a buffered event has no id yet")
+        try await h.complete(task, [Commands.startTimer("t", seconds: 100)])
+        #expect(try await h.types(key) == [
+            .workflowExecutionStarted, .workflowTaskScheduled, .workflowTaskStarted, .workflowTaskCompleted, .timerStarted,
+            .workflowExecutionSignaled, .workflowTaskScheduled,
+        ])
+        await h.engine.shutdown()
+    }
+
+    @Test func closingWhileEventsAreBufferedIsRejectedAsUnhandledCommand() async throws {
+        let h = try await EngineHarness.start(InMemoryPersistence())
+        let key = try await h.start("wf-unhandled")
+        let task = try await h.pollWorkflowTask()
+        try await h.engine.signal(key, name: "late", input: nil, header: nil, identity: "me", requestID: "")
+        await #expect(throws: HistoryError.self) { try await h.complete(task, [Commands.complete()]) }
+        #expect(try await h.types(key) == [
+            .workflowExecutionStarted, .workflowTaskScheduled, .workflowTaskStarted, .workflowTaskFailed, .workflowExecutionSignaled,
+            .workflowTaskScheduled,
+        ])
+        let events = try await h.events(key)
+        #expect(events[3].workflowTaskFailedEventAttributes.cause == .unhandledCommand)
+        // The next attempt carries the signal and may close the run.
+        let next = try await h.pollWorkflowTask()
+        #expect(next.attempt == 2)
+        try await h.complete(next, [Commands.complete()])
+        #expect(try await h.engine.describe(key).workflowStatus == .completed)
+        await h.engine.shutdown()
+    }
+
+    @Test func staleAndMalformedTokensAreRefused() async throws {
+        let h = try await EngineHarness.start(InMemoryPersistence())
+        _ = try await h.start("wf-token")
+        let task = try await h.pollWorkflowTask()
+        try await h.complete(task, [Commands.complete()])
+        await #expect(throws: HistoryError.notFound("workflow execution already completed")) { try await h.complete(task, []) }
+        #expect(throws: HistoryError.self) { try TaskToken.decode([]) }
+        #expect(throws: HistoryError.self) { try TaskToken.decode([1, 2, 3, 4, 5]) }
+        await h.engine.shutdown()
+    }
+
+    @Test func durableTimerFiresAndDeliversTimerFired() async throws {
+        let h = try await EngineHarness.start(InMemoryPersistence())
+        let key = try await h.start("wf-timer")
+        try await h.complete(try await h.pollWorkflowTask(), [Commands.startTimer("t1", seconds: 30)])
+        let empty = try await h.pollWorkflowTask(timeout: .milliseconds(200))
+        #expect(empty.taskToken.isEmpty, "the timer must not fire before its time")
+        h.clock.advance(seconds: 31)
+        let fired = try await h.pollWorkflowTask(timeout: .seconds(5))
+        #expect(fired.history.events.map(\.eventType).suffix(3) == [.timerFired, .workflowTaskScheduled, .workflowTaskStarted])
+        #expect(fired.previousStartedEventID == 3)
+        try await h.complete(fired, [Commands.complete()])
+        #expect(try await h.engine.describe(key).workflowStatus == .completed)
+        await h.engine.shutdown()
+    }
+
+    @Test func workflowTaskTimeoutRetriesTheTask() async throws {
+        let h = try await EngineHarness.start(InMemoryPersistence())
+        let key = try await h.start("wf-wft-timeout")
+        let first = try await h.pollWorkflowTask()
+        h.clock.advance(seconds: 11)  // past the default 10 s start-to-close timeout
+        let second = try await h.pollWorkflowTask(timeout: .seconds(5))
+        #expect(second.attempt == 2)
+        #expect(second.history.events.map(\.eventType).suffix(3) == [.workflowTaskTimedOut, .workflowTaskScheduled, .workflowTaskStarted])
+        await #expect(throws: HistoryError.self) { try await h.complete(first, [Commands.complete()]) }
+        try await h.complete(second, [Commands.complete()])
+        #expect(try await h.engine.describe(key).workflowStatus == .completed)
+        await h.engine.shutdown()
+    }
+}
