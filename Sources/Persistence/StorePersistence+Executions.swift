@@ -60,8 +60,8 @@ extension StorePersistence {
     }
 
     /// The current-run row's encoded execution column and its decoding (nil when absent).
-    func readCurrent(_ partition: Key, _ namespaceID: String, _ workflowID: String) throws -> ([UInt8]?, CurrentExecution?) {
-        guard let bytes = try read(Schema.executions, partition, Schema.currentRow(namespaceID, workflowID))?[Schema.execution] else {
+    func readCurrent(_ partition: Key, _ namespaceID: String, _ workflowID: String, known: KnownRows = KnownRows()) throws -> ([UInt8]?, CurrentExecution?) {
+        guard let bytes = try read(Schema.executions, partition, Schema.currentRow(namespaceID, workflowID), known: known)?[Schema.execution] else {
             return (nil, nil)
         }
         return (bytes, try RowCodec.decodeCurrent(bytes))
@@ -75,6 +75,7 @@ extension StorePersistence {
         let key = snapshot.key
         let runKey = Schema.runRow(key)
         let currentKey = Schema.currentRow(key.namespaceID, key.workflowID)
+        var known = KnownRows()
         for _ in 0..<PersistenceLimits.maxConditionalRetries {
             var conditions: [Condition] = [fence(rangeID), .rowAbsent(runKey)]
             var readCurrentBytes: [UInt8]? = nil
@@ -84,11 +85,11 @@ extension StorePersistence {
             case .updateCurrent:
                 // The current run must be closed: read it (fence first, as the reference checks),
                 // then condition the batch on it being unchanged.
-                let shard = try read(Schema.executions, partition, Schema.shardRow)
+                let shard = try read(Schema.executions, partition, Schema.shardRow, known: known)
                 if shard?[Schema.rangeID] != littleEndian(rangeID) {
                     throw PersistenceError.shardOwnershipLost(shardID: shardID, currentRangeID: int64(littleEndian: shard?[Schema.rangeID]))
                 }
-                let (bytes, current) = try readCurrent(partition, key.namespaceID, key.workflowID)
+                let (bytes, current) = try readCurrent(partition, key.namespaceID, key.workflowID, known: known)
                 try checkCreateMode(mode, key: key, current: current)
                 readCurrentBytes = bytes
                 conditions.append(.columnEquals(currentKey, column: Schema.execution, value: bytes))
@@ -99,6 +100,7 @@ extension StorePersistence {
             if mode != .bypassCurrent { mutations.append(.put(Schema.executions, partition, currentKey, Self.currentRow(snapshot))) }
             mutations += Self.taskMutations(partition, tasks)
             guard let rows = try await cas(Schema.executions, partition, conditions, mutations) else { return }
+            known.learn(rows)
 
             guard fenceHeld(rows, rangeID) else { throw ownershipLost(shardID, rows) }
             let currentRow = row(rows, currentKey)
@@ -130,16 +132,17 @@ extension StorePersistence {
         let runKey = Schema.runRow(key)
         let currentKey = Schema.currentRow(key.namespaceID, key.workflowID)
         let expectedVersion = littleEndian(mutation.snapshot.dbRecordVersion - 1)
+        var known = KnownRows()
         for _ in 0..<PersistenceLimits.maxConditionalRetries {
-            let (currentBytes, current) = try readCurrent(partition, key.namespaceID, key.workflowID)
+            let (currentBytes, current) = try readCurrent(partition, key.namespaceID, key.workflowID, known: known)
             let isCurrent = current?.runID == key.runID
             if newRun != nil, !isCurrent {
                 // Report the fence and the version first, as the reference does.
-                let shard = try read(Schema.executions, partition, Schema.shardRow)
+                let shard = try read(Schema.executions, partition, Schema.shardRow, known: known)
                 if shard?[Schema.rangeID] != littleEndian(rangeID) {
                     throw PersistenceError.shardOwnershipLost(shardID: shardID, currentRangeID: int64(littleEndian: shard?[Schema.rangeID]))
                 }
-                let run = try read(Schema.executions, partition, runKey)
+                let run = try read(Schema.executions, partition, runKey, known: known)
                 if run?[Schema.dbRecordVersion] != expectedVersion {
                     throw PersistenceError.workflowConditionFailed(key: key, currentDBRecordVersion: int64(littleEndian: run?[Schema.dbRecordVersion]))
                 }
@@ -163,6 +166,7 @@ extension StorePersistence {
                 mutations += Self.taskMutations(partition, newRun.tasks)
             }
             guard let rows = try await cas(Schema.executions, partition, conditions, mutations) else { return }
+            known.learn(rows)
 
             guard fenceHeld(rows, rangeID) else { throw ownershipLost(shardID, rows) }
             let run = row(rows, runKey)
@@ -206,13 +210,15 @@ extension StorePersistence {
     public func deleteWorkflowExecution(shardID: Int32, key: WorkflowKey) async throws {
         let partition = Schema.shardPartition(shardID)
         let currentKey = Schema.currentRow(key.namespaceID, key.workflowID)
+        var known = KnownRows()
         for _ in 0..<PersistenceLimits.maxConditionalRetries {
-            let (bytes, current) = try readCurrent(partition, key.namespaceID, key.workflowID)
+            let (bytes, current) = try readCurrent(partition, key.namespaceID, key.workflowID, known: known)
             var mutations: [Mutation] = [.delete(Schema.executions, partition, Schema.runRow(key))]
             if current?.runID == key.runID { mutations.append(.delete(Schema.executions, partition, currentKey)) }
-            if try await cas(Schema.executions, partition, [.columnEquals(currentKey, column: Schema.execution, value: bytes)], mutations) == nil {
+            guard let rows = try await cas(Schema.executions, partition, [.columnEquals(currentKey, column: Schema.execution, value: bytes)], mutations) else {
                 return
             }
+            known.learn(rows)
         }
         throw PersistenceError.storage("delete of \(key) did not settle after \(PersistenceLimits.maxConditionalRetries) attempts")
     }

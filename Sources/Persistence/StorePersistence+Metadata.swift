@@ -8,13 +8,13 @@ extension StorePersistence {
         Row([Schema.notificationVersion: littleEndian(record.notificationVersion), Schema.namespace: RowCodec.encode(record)])
     }
 
-    func readNamespace(name: String) throws -> NamespaceRecord? {
-        guard let row = try read(Schema.namespaces, Schema.namespacePartition, Schema.namespaceByName(name)) else { return nil }
+    func readNamespace(name: String, known: KnownRows = KnownRows()) throws -> NamespaceRecord? {
+        guard let row = try read(Schema.namespaces, Schema.namespacePartition, Schema.namespaceByName(name), known: known) else { return nil }
         return try RowCodec.decodeNamespace(try column(row, Schema.namespace, "namespace"))
     }
 
-    func namespaceName(id: String) throws -> [UInt8]? {
-        try read(Schema.namespaces, Schema.namespacePartition, Schema.namespaceByID(id))?[Schema.name]
+    func namespaceName(id: String, known: KnownRows = KnownRows()) throws -> [UInt8]? {
+        try read(Schema.namespaces, Schema.namespacePartition, Schema.namespaceByID(id), known: known)?[Schema.name]
     }
 
     public func createNamespace(_ record: NamespaceRecord) async throws {
@@ -49,9 +49,10 @@ extension StorePersistence {
 
     public func updateNamespace(_ record: NamespaceRecord) async throws {
         let p = Schema.namespacePartition
+        var known = KnownRows()
         for _ in 0..<PersistenceLimits.maxConditionalRetries {
-            guard let name = try namespaceName(id: record.id), let text = String(validating: name, as: UTF8.self),
-                let stored = try readNamespace(name: text)
+            guard let name = try namespaceName(id: record.id, known: known), let text = String(validating: name, as: UTF8.self),
+                let stored = try readNamespace(name: text, known: known)
             else { throw PersistenceError.notFound("namespace id \(record.id)") }
             try checkNamespaceUpdate(record, stored: stored)
             let nameRow = Schema.namespaceByName(record.name)
@@ -59,22 +60,23 @@ extension StorePersistence {
                 .columnEquals(Schema.namespaceByID(record.id), column: Schema.name, value: name),
                 .columnEquals(nameRow, column: Schema.notificationVersion, value: littleEndian(stored.notificationVersion)),
             ]
-            if try await cas(Schema.namespaces, p, conditions, [.put(Schema.namespaces, p, nameRow, Self.namespaceRow(record))]) == nil { return }
+            guard let rows = try await cas(Schema.namespaces, p, conditions, [.put(Schema.namespaces, p, nameRow, Self.namespaceRow(record))]) else { return }
+            known.learn(rows)
         }
         throw PersistenceError.storage("update of namespace \(record.id) did not settle after \(PersistenceLimits.maxConditionalRetries) attempts")
     }
 
     public func deleteNamespace(id: String) async throws {
         let p = Schema.namespacePartition
+        var known = KnownRows()
         for _ in 0..<PersistenceLimits.maxConditionalRetries {
-            guard let name = try namespaceName(id: id), let text = String(validating: name, as: UTF8.self) else { return }
+            guard let name = try namespaceName(id: id, known: known), let text = String(validating: name, as: UTF8.self) else { return }
             let idRow = Schema.namespaceByID(id)
-            if try await cas(
+            guard let rows = try await cas(
                 Schema.namespaces, p, [.columnEquals(idRow, column: Schema.name, value: name)],
-                [.delete(Schema.namespaces, p, idRow), .delete(Schema.namespaces, p, Schema.namespaceByName(text))]) == nil
-            {
-                return
-            }
+                [.delete(Schema.namespaces, p, idRow), .delete(Schema.namespaces, p, Schema.namespaceByName(text))])
+            else { return }
+            known.learn(rows)
         }
         throw PersistenceError.storage("delete of namespace \(id) did not settle after \(PersistenceLimits.maxConditionalRetries) attempts")
     }

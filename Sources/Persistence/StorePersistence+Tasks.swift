@@ -8,8 +8,8 @@ extension StorePersistence {
         Row([Schema.rangeID: littleEndian(record.rangeID), Schema.queue: RowCodec.encode(record)])
     }
 
-    func readQueue(_ key: TaskQueueKey) throws -> TaskQueueRecord? {
-        guard let row = try read(Schema.tasks, Schema.queuePartition(key), Schema.queueRow) else { return nil }
+    func readQueue(_ key: TaskQueueKey, known: KnownRows = KnownRows()) throws -> TaskQueueRecord? {
+        guard let row = try read(Schema.tasks, Schema.queuePartition(key), Schema.queueRow, known: known) else { return nil }
         return try RowCodec.decodeTaskQueue(try column(row, Schema.queue, "task queue"))
     }
 
@@ -21,15 +21,17 @@ extension StorePersistence {
         // The listing row first: a listing skips index rows whose queue row is absent.
         try await write([.put(Schema.taskQueues, Schema.taskQueueIndexPartition, Schema.taskQueueIndexRow(key), Row([Schema.present: [1]]))])
         let partition = Schema.queuePartition(key)
+        var known = KnownRows()
         for _ in 0..<PersistenceLimits.maxConditionalRetries {
-            let stored = try readQueue(key)
+            let stored = try readQueue(key, known: known)
             var record = stored ?? TaskQueueRecord(key: key, rangeID: 0)
             record.rangeID += 1
             let condition: Condition = stored.map { .columnEquals(Schema.queueRow, column: Schema.rangeID, value: littleEndian($0.rangeID)) }
                 ?? .rowAbsent(Schema.queueRow)
-            if try await cas(Schema.tasks, partition, [condition], [.put(Schema.tasks, partition, Schema.queueRow, Self.queueRow(record))]) == nil {
+            guard let rows = try await cas(Schema.tasks, partition, [condition], [.put(Schema.tasks, partition, Schema.queueRow, Self.queueRow(record))]) else {
                 return record
             }
+            known.learn(rows)
         }
         throw PersistenceError.storage("lease of task queue \(key.name) did not settle after \(PersistenceLimits.maxConditionalRetries) attempts")
     }
@@ -73,6 +75,12 @@ extension StorePersistence {
     public func createTasks(_ key: TaskQueueKey, rangeID: Int64, tasks: [TaskQueueTask]) async throws {
         try checkTaskCount(tasks.count)
         let partition = Schema.queuePartition(key)
+        if tasks.isEmpty {
+            // Nothing to write (the store takes no empty batch): only the lease is checked.
+            let current = try readQueue(key)?.rangeID
+            if current != rangeID { throw taskQueueConditionFailed(key, expected: rangeID, current: current) }
+            return
+        }
         let mutations = tasks.map { Mutation.put(Schema.tasks, partition, Schema.queueTaskRow($0.taskID), Row([Schema.task: RowCodec.encode($0)])) }
         if let rows = try await cas(
             Schema.tasks, partition, [.columnEquals(Schema.queueRow, column: Schema.rangeID, value: littleEndian(rangeID))], mutations)

@@ -8,15 +8,17 @@ extension StorePersistence {
     public func upsertVisibilityRecord(_ record: VisibilityRecord) async throws {
         let p = Schema.visibilityPartition(record.key.namespaceID)
         let lookup = Schema.visibilityLookupRow(record.key)
+        var known = KnownRows()
         for _ in 0..<PersistenceLimits.maxConditionalRetries {
-            let old = try read(Schema.visibility, p, lookup)?[Schema.startTime]
+            let old = try read(Schema.visibility, p, lookup, known: known)?[Schema.startTime]
             var mutations: [Mutation] = []
             if let start = int64(littleEndian: old), start != record.startTime {
                 mutations.append(.delete(Schema.visibility, p, Schema.visibilityRow(record.key, startTime: start)))
             }
             mutations.append(.put(Schema.visibility, p, Schema.visibilityRow(record.key, startTime: record.startTime), Row([Schema.record: RowCodec.encode(record)])))
             mutations.append(.put(Schema.visibility, p, lookup, Row([Schema.startTime: littleEndian(record.startTime)])))
-            if try await cas(Schema.visibility, p, [.columnEquals(lookup, column: Schema.startTime, value: old)], mutations) == nil { return }
+            guard let rows = try await cas(Schema.visibility, p, [.columnEquals(lookup, column: Schema.startTime, value: old)], mutations) else { return }
+            known.learn(rows)
         }
         throw PersistenceError.storage("upsert of visibility record \(record.key) did not settle after \(PersistenceLimits.maxConditionalRetries) attempts")
     }
@@ -24,14 +26,14 @@ extension StorePersistence {
     public func deleteVisibilityRecord(_ key: WorkflowKey) async throws {
         let p = Schema.visibilityPartition(key.namespaceID)
         let lookup = Schema.visibilityLookupRow(key)
+        var known = KnownRows()
         for _ in 0..<PersistenceLimits.maxConditionalRetries {
-            guard let old = try read(Schema.visibility, p, lookup)?[Schema.startTime], let start = int64(littleEndian: old) else { return }
-            if try await cas(
+            guard let old = try read(Schema.visibility, p, lookup, known: known)?[Schema.startTime], let start = int64(littleEndian: old) else { return }
+            guard let rows = try await cas(
                 Schema.visibility, p, [.columnEquals(lookup, column: Schema.startTime, value: old)],
-                [.delete(Schema.visibility, p, Schema.visibilityRow(key, startTime: start)), .delete(Schema.visibility, p, lookup)]) == nil
-            {
-                return
-            }
+                [.delete(Schema.visibility, p, Schema.visibilityRow(key, startTime: start)), .delete(Schema.visibility, p, lookup)])
+            else { return }
+            known.learn(rows)
         }
         throw PersistenceError.storage("delete of visibility record \(key) did not settle after \(PersistenceLimits.maxConditionalRetries) attempts")
     }

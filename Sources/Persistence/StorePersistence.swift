@@ -183,6 +183,23 @@ extension StorePersistence {
     }
 }
 
+/// Rows a failed compare-and-set returned. They are at least as new as a read (they include
+/// batches accepted but not yet durable), so a retry conditions on them instead of reading again.
+struct KnownRows {
+    var rows: [Key: Row?] = [:]
+
+    mutating func learn(_ current: [ConditionedRow]) {
+        for r in current { rows[r.clustering] = .some(r.row) }
+    }
+}
+
+extension StorePersistence {
+    func read(_ table: String, _ partition: Key, _ clustering: Key, known: KnownRows) throws -> Row? {
+        if let row = known.rows[clustering] { return row }
+        return try read(table, partition, clustering)
+    }
+}
+
 func column(_ row: Row?, _ name: String, _ what: String) throws -> [UInt8] {
     guard let bytes = row?[name] else { throw PersistenceError.storage("\(what) row lacks its \(name) column") }
     return bytes
