@@ -59,8 +59,9 @@ struct WorkflowHandler: WS.ServiceProtocol {
     ) async throws -> ServerResponse<Temporal_Api_Workflowservice_V1_GetSystemInfoResponse> {
         var response = Temporal_Api_Workflowservice_V1_GetSystemInfoResponse()
         response.serverVersion = ServerConfiguration.serverVersion
-        // Capabilities stay unset until the features behind them exist (sdk metadata is persisted,
-        // but eager start, updates and the rest are not built).
+        // Only what is built: `sdk_metadata` is persisted into WorkflowTaskCompleted (sdk-core
+        // reads its flags back on replay); eager start, updates and the rest stay unadvertised.
+        response.capabilities.sdkMetadata = true
         response.capabilities.signalAndQueryHeader = true
         response.capabilities.internalErrorDifferentiation = true
         response.capabilities.activityFailureIncludeHeartbeat = true
