@@ -110,8 +110,11 @@ extension HistoryEngine {
     }
 
     /// The first transaction of a run: Started (+ Signaled), WorkflowTaskScheduled, run timeout.
-    func newRunTransaction(_ p: StartParameters, runID: String, shard: Shard) throws(HistoryError) -> WorkflowTransaction {
-        let now = clock.nowNanos()
+    func newRunTransaction(
+        _ p: StartParameters, runID: String, shard: Shard, continuing previous: MutableState? = nil, now: Int64? = nil
+    ) throws(HistoryError) -> WorkflowTransaction {
+        let now = now ?? clock.nowNanos()
+        let firstRunID = previous?.firstExecutionRunID ?? runID
         let wftTimeout = p.workflowTaskTimeoutNanos <= 0 ? 10_000_000_000 : min(p.workflowTaskTimeoutNanos, HistoryEngine.maxWorkflowTaskTimeoutNanos)
         let runTimeout = p.runTimeoutNanos > 0 ? p.runTimeoutNanos : p.executionTimeoutNanos
         var ms = MutableState(
@@ -119,6 +122,8 @@ extension HistoryEngine {
             workflowType: p.workflowType, taskQueue: p.taskQueue, workflowTaskTimeoutNanos: wftTimeout,
             runTimeoutNanos: runTimeout, executionTimeoutNanos: p.executionTimeoutNanos, startTime: now,
             createRequestID: p.requestID)
+        ms.firstExecutionRunID = firstRunID
+        ms.continuedFromRunID = previous?.runID ?? ""
         ms.memo = (try? p.memo?.serializedBytes()) ?? []
         ms.searchAttributes = (try? p.searchAttributes?.serializedBytes()) ?? []
         var tx = WorkflowTransaction(ms: ms, now: now, shard: shard)
@@ -133,7 +138,11 @@ extension HistoryEngine {
             a.workflowRunTimeout = ProtoTime.duration(runTimeout)
             a.workflowTaskTimeout = ProtoTime.duration(wftTimeout)
             a.originalExecutionRunID = runID
-            a.firstExecutionRunID = runID
+            a.firstExecutionRunID = firstRunID
+            if let previous {
+                a.continuedExecutionRunID = previous.runID
+                a.initiator = .workflow
+            }
             a.identity = p.identity
             a.attempt = 1
             a.workflowID = p.workflowID

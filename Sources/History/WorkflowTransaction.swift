@@ -26,6 +26,9 @@ struct WorkflowTransaction {
     /// An external event was appended directly: a workflow task must be scheduled to deliver it
     /// (after every event of the change, so a result's Started/Completed pair stays together).
     var needsWorkflowTask = false
+    /// A run this change creates in the same batch (continue-as-new), with its own events,
+    /// tasks and effects.
+    var newRuns: [WorkflowTransaction] = []
 
     init(ms: MutableState, now: Int64, shard: Shard) {
         self.ms = ms
