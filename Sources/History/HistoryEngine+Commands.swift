@@ -57,11 +57,26 @@ extension HistoryEngine {
             case .upsertWorkflowSearchAttributes, .modifyWorkflowProperties:
                 break
             case .startChildWorkflowExecution:
-                return (.badStartChildExecutionAttributes, "BadStartChildExecutionAttributes: child workflows are not supported by this server yet.")
+                let a = command.startChildWorkflowExecutionCommandAttributes
+                if a.workflowID.isEmpty { return (.badStartChildExecutionAttributes, "BadStartChildExecutionAttributes: WorkflowId is not set.") }
+                if a.workflowType.name.isEmpty { return (.badStartChildExecutionAttributes, "BadStartChildExecutionAttributes: WorkflowType is not set.") }
+                if ms.children.count >= HistoryEngine.maxPendingChildren {
+                    return (.pendingChildWorkflowsLimitExceeded, "PendingChildWorkflowsLimitExceeded: at most \(HistoryEngine.maxPendingChildren) pending children per run.")
+                }
             case .signalExternalWorkflowExecution:
-                return (.badSignalWorkflowExecutionAttributes, "BadSignalWorkflowExecutionAttributes: signalling other workflows is not supported by this server yet.")
+                let a = command.signalExternalWorkflowExecutionCommandAttributes
+                if a.execution.workflowID.isEmpty { return (.badSignalWorkflowExecutionAttributes, "BadSignalWorkflowExecutionAttributes: WorkflowId is not set.") }
+                if a.signalName.isEmpty { return (.badSignalWorkflowExecutionAttributes, "BadSignalWorkflowExecutionAttributes: SignalName is not set.") }
+                if ms.externalRequests.count >= HistoryEngine.maxPendingExternalRequests {
+                    return (.pendingSignalsLimitExceeded, "PendingSignalsLimitExceeded: at most \(HistoryEngine.maxPendingExternalRequests) pending requests per run.")
+                }
             case .requestCancelExternalWorkflowExecution:
-                return (.badRequestCancelExternalWorkflowExecutionAttributes, "BadRequestCancelExternalWorkflowExecutionAttributes: cancelling other workflows is not supported by this server yet.")
+                if command.requestCancelExternalWorkflowExecutionCommandAttributes.workflowID.isEmpty {
+                    return (.badRequestCancelExternalWorkflowExecutionAttributes, "BadRequestCancelExternalWorkflowExecutionAttributes: WorkflowId is not set.")
+                }
+                if ms.externalRequests.count >= HistoryEngine.maxPendingExternalRequests {
+                    return (.pendingRequestCancelLimitExceeded, "PendingRequestCancelLimitExceeded: at most \(HistoryEngine.maxPendingExternalRequests) pending requests per run.")
+                }
             case .protocolMessage:
                 return (.badUpdateWorkflowExecutionMessage, "BadUpdateWorkflowExecutionMessage: workflow updates are not supported by this server yet.")
             default:
@@ -119,6 +134,12 @@ extension HistoryEngine {
                 $0.workflowExecutionCanceledEventAttributes.workflowTaskCompletedEventID = completedEventID
             }
             tx.close(.canceled, eventID: id)
+        case .startChildWorkflowExecution:
+            initiateChild(command.startChildWorkflowExecutionCommandAttributes, completedEventID: completedEventID, tx: &tx)
+        case .signalExternalWorkflowExecution:
+            initiateExternalSignal(command.signalExternalWorkflowExecutionCommandAttributes, completedEventID: completedEventID, tx: &tx)
+        case .requestCancelExternalWorkflowExecution:
+            initiateExternalCancel(command.requestCancelExternalWorkflowExecutionCommandAttributes, completedEventID: completedEventID, tx: &tx)
         case .continueAsNewWorkflowExecution:
             try continueAsNew(command.continueAsNewWorkflowExecutionCommandAttributes, completedEventID: completedEventID, tx: &tx)
         case .recordMarker:
@@ -174,7 +195,7 @@ extension HistoryEngine {
         let ms = tx.ms
         let newRunID = UUID().uuidString.lowercased()
         var p = StartParameters(
-            namespaceID: ms.namespaceID, namespaceName: "", workflowID: ms.workflowID,
+            namespaceID: ms.namespaceID, namespaceName: ms.namespaceName, workflowID: ms.workflowID,
             workflowType: a.workflowType.name.isEmpty ? ms.workflowType : a.workflowType.name,
             taskQueue: a.taskQueue.name.isEmpty ? ms.taskQueue : a.taskQueue.name, requestID: UUID().uuidString.lowercased())
         if a.hasInput { p.input = a.input }
@@ -185,6 +206,7 @@ extension HistoryEngine {
         if a.hasRetryPolicy { p.retryPolicy = a.retryPolicy }
         p.memo = a.hasMemo ? a.memo : (try? Temporal_Api_Common_V1_Memo(serializedBytes: ms.memo))
         p.searchAttributes = a.hasSearchAttributes ? a.searchAttributes : (try? Temporal_Api_Common_V1_SearchAttributes(serializedBytes: ms.searchAttributes))
+        p.parent = ms.parent
         let newRun = try newRunTransaction(p, runID: newRunID, shard: tx.shard, continuing: ms, now: tx.now)
         let id = tx.addEvent(.workflowExecutionContinuedAsNew) {
             var e = Temporal_Api_History_V1_WorkflowExecutionContinuedAsNewEventAttributes()

@@ -24,6 +24,8 @@ public struct StartParameters: Sendable {
     public var searchAttributes: Temporal_Api_Common_V1_SearchAttributes?
     /// SignalWithStart: the signal delivered with (or to) the run.
     public var signal: (name: String, input: Temporal_Api_Common_V1_Payloads?, header: Temporal_Api_Common_V1_Header?)?
+    /// A child's parent.
+    public var parent: ParentInfo?
 
     public init(namespaceID: String, namespaceName: String, workflowID: String, workflowType: String, taskQueue: String, requestID: String) {
         self.namespaceID = namespaceID
@@ -123,6 +125,8 @@ extension HistoryEngine {
             runTimeoutNanos: runTimeout, executionTimeoutNanos: p.executionTimeoutNanos, startTime: now,
             createRequestID: p.requestID)
         ms.firstExecutionRunID = firstRunID
+        ms.namespaceName = p.namespaceName
+        ms.parent = p.parent
         ms.continuedFromRunID = previous?.runID ?? ""
         ms.memo = (try? p.memo?.serializedBytes()) ?? []
         ms.searchAttributes = (try? p.searchAttributes?.serializedBytes()) ?? []
@@ -146,6 +150,13 @@ extension HistoryEngine {
             a.identity = p.identity
             a.attempt = 1
             a.workflowID = p.workflowID
+            if let parent = p.parent {
+                a.parentWorkflowNamespace = parent.namespaceName
+                a.parentWorkflowNamespaceID = parent.namespaceID
+                a.parentWorkflowExecution.workflowID = parent.workflowID
+                a.parentWorkflowExecution.runID = parent.runID
+                a.parentInitiatedEventID = parent.initiatedEventID
+            }
             if let retry = p.retryPolicy { a.retryPolicy = retry }
             if let memo = p.memo { a.memo = memo }
             if let sa = p.searchAttributes { a.searchAttributes = sa }

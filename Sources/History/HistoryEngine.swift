@@ -221,6 +221,8 @@ public final class HistoryEngine: Sendable {
                     to: .init(namespaceID: key.namespaceID, name: queue, kind: .activity))
             case .timer(let task):
                 timerQueues[Int(shard.id)].add(task)
+            case .transfer(let ref, let task):
+                Task { await self.processTransfer(key, ref: ref, task: task, shard: shard) }
             case .visibility(let ref):
                 let record = visibilityRecord(ms)
                 let persistence = persistence
@@ -281,6 +283,8 @@ public final class HistoryEngine: Sendable {
             if let activity = ms.activities[id], activity.attempt == attempt, !activity.isStarted {
                 runEffects([.dispatchActivityTask(taskQueue: activity.taskQueue, scheduledEventID: id, attempt: attempt)], ms: ms, shard: shard)
             }
+        case .startChild, .recordChildClosed, .externalRequest, .closeChildren:
+            runEffects([.transfer(TaskRef(fireTime: 0, taskID: task.taskID), decoded)], ms: ms, shard: shard)
         }
     }
 }
