@@ -28,7 +28,7 @@ struct IndexInspection {
         do {
             report.manifest = try Manifest.load(from: directory, fileSystem: fileSystem)
         } catch let error as StorageError {
-            report.findings.append("corruption: \(error.description)")
+            report.findings.append(finding(error))
             return report
         } catch {
             report.findings.append("corruption: \(error)")
@@ -90,13 +90,18 @@ struct IndexInspection {
                 }
                 report.files.append(FileInfo(record: record, path: path, blocks: file.blockCount, bloomBytes: file.bloomBytes, bytes: file.bytes))
             } catch let error as StorageError {
-                report.findings.append("corruption: \(error.description)")
+                report.findings.append(finding(error))
             } catch {
                 report.findings.append("corruption: \(path): \(error)")
             }
         }
         return report
     }
+}
+
+/// A finding's text: the error's own (it starts with its code), marked as corruption if it is not.
+private func finding(_ error: StorageError) -> String {
+    error.code == .corruption ? error.description : "corruption: \(error.description)"
 }
 
 /// What the read-only commands (`stats`, `verify`) look at: the log and the index of a directory.

@@ -53,7 +53,9 @@ struct StoreRepairCommand: AsyncParsableCommand {
         for step in plan.steps { print("  \(step)") }
         for finding in index.findings { print("  index: \(finding)") }
         if rebuildIndex {
-            print("  move \(indexFiles.count) index file(s) and the manifest to quarantine, then rebuild the index from the log")
+            let files = indexFiles.filter { IndexFileFormat.id(fromFileName: $0) != nil }.count
+            let manifest = indexFiles.contains(Manifest.Format.fileName) ? " and the manifest" : ""
+            print("  move \(files) index file(s)\(manifest) to quarantine, then rebuild the index from the log")
         }
         print("  lost: \(lostSummary(plan))")
         guard apply else {
