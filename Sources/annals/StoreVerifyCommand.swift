@@ -123,7 +123,8 @@ struct StoreVerifyCommand: AsyncParsableCommand {
                 guard let version else { return "nothing" }
                 return version.encodedRow == nil ? "a deletion at LSN \(version.lsn)" : "a row written at LSN \(version.lsn)"
             }
-            let message = "index and log disagree on \(name): the log has \(describe(expected[key])), the index returns \(describe(actual[key]))"
+            let both = want != nil && have != nil ? " with other contents" : ""
+            let message = "index and log disagree on \(name): the log has \(describe(expected[key])), the index returns \(describe(actual[key]))\(both)"
             findings.append(Finding(
                 kind: "index mismatch", file: nil, offset: nil, lsn: expected[key]?.lsn ?? actual[key]?.lsn, message: message,
                 text: "corruption: \(message)", damage: true))

@@ -18,7 +18,8 @@ struct StoreRecoveryToolTests {
 
     /// 120 sequential batches (one frame each) over two tables, with overwrites and deletes, in
     /// 4 KiB segments; small memtables give several index files; no compaction, no cleaning.
-    static func makeFixture(_ directory: String) async throws {
+    /// `salt` changes every blob (same keys, same LSNs): an index from another variant disagrees.
+    static func makeFixture(_ directory: String, salt: Int = 0) async throws {
         try? FileManager.default.removeItem(atPath: directory)
         let options = StoreOptions(
             log: LogOptions(segmentBytes: LogLimits.minSegmentBytes), memtableBytes: 600, compactionTrigger: 1000,
@@ -29,7 +30,7 @@ struct StoreRecoveryToolTests {
             var mutations: [Mutation] = [
                 .put("orders", partition, Key(.int(Int64(i % 7))), Row([
                     "status": Array((i % 2 == 0 ? "open" : "done").utf8),
-                    "blob": (0..<8).map { UInt8(truncatingIfNeeded: i * 31 + $0 * 7) },
+                    "blob": (0..<8).map { UInt8(truncatingIfNeeded: i * 31 + $0 * 7 + salt) },
                 ]))
             ]
             if i % 10 == 4 {
@@ -209,6 +210,34 @@ struct StoreRecoveryToolTests {
         }
         try await store.write([.put("orders", Key(.string("p9")), Key(.int(1)), Row(["status": Array("live".utf8)]))])
         await store.close()
+    }
+
+    @Test func verifyFullFindsAnIndexThatDisagreesWithTheLog() async throws {
+        let directory = scratch("mismatch")
+        let other = scratch("mismatch-other")
+        defer {
+            try? FileManager.default.removeItem(atPath: directory)
+            try? FileManager.default.removeItem(atPath: other)
+        }
+        try await Self.makeFixture(directory)
+        try await Self.makeFixture(other, salt: 1)
+        // Every index file and the manifest from the other variant: each file is sound on its own.
+        let fm = FileManager.default
+        for name in try fm.contentsOfDirectory(atPath: directory) where name.hasSuffix(".sst") || name == "MANIFEST" {
+            try fm.removeItem(atPath: directory + "/" + name)
+        }
+        for name in try fm.contentsOfDirectory(atPath: other) where name.hasSuffix(".sst") || name == "MANIFEST" {
+            try fm.copyItem(atPath: other + "/" + name, toPath: directory + "/" + name)
+        }
+        let quick = try run(["store", "verify", directory])
+        #expect(quick.status == 0, "structurally sound: \(quick.all)")
+        let full = try run(["store", "verify", directory, "--full"])
+        #expect(full.status == 1, "\(full.all)")
+        try expectGolden("verify-full-mismatch", normalized(full.all, directory))
+        let rebuild = try run(["store", "rebuild-index", directory])
+        #expect(rebuild.status == 0, "\(rebuild.all)")
+        let again = try run(["store", "verify", directory, "--full"])
+        #expect(again.status == 0, "\(again.all)")
     }
 
     // MARK: - Corruption matrix
