@@ -86,7 +86,7 @@ struct StoreStatsCommand: AsyncParsableCommand {
         for file in index.files {
             print("  \(file.path)  entries \(file.record.entries)  bytes \(file.bytes)  blocks \(file.blocks)  bloom \(file.bloomBytes) B  max LSN \(file.record.maxLSN)")
         }
-        let findings = report.findings.map(\.description) + index.findings
+        let findings = report.findings.map(\.description) + index.findings.map(\.description)
         if !findings.isEmpty {
             print("findings (run `annals store verify \(directory)`):")
             for finding in findings { print("  \(finding)") }

@@ -55,7 +55,9 @@ struct StoreVerifyCommand: AsyncParsableCommand {
                 kind: finding.kind.rawValue, file: finding.path, offset: finding.offset, lsn: finding.expectedLSN,
                 message: finding.message, text: finding.description, damage: finding.kind == .corruption)
         }
-        findings += index.findings.map { Finding(kind: "corruption", file: nil, offset: nil, lsn: nil, message: $0, text: $0, damage: true) }
+        findings += index.findings.map {
+            Finding(kind: "corruption", file: $0.path, offset: $0.offset, lsn: nil, message: $0.description, text: $0.description, damage: true)
+        }
         if full && report.corruption.isEmpty && index.findings.isEmpty {
             findings += try compareIndexWithLog(manifest: index.manifest, progress: progress)
         }

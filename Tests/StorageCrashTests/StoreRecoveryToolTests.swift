@@ -201,6 +201,8 @@ struct StoreRecoveryToolTests {
             let result = try run(["store"] + tool)
             #expect(result.status == 0, "\(tool): \(result.all)")
         }
+        let plan = try run(["store", "repair", directory])
+        #expect(plan.status == 0 && plan.stderr.contains("locked by pid \(getpid())"), "a dry run warns: \(plan.all)")
         let after = try files()
         #expect(after == before, "read-only commands changed nothing: \(Set(before).symmetricDifference(after).sorted())")
         for tool in [["repair", directory, "--apply"], ["compact", directory], ["rebuild-index", directory]] {
@@ -332,7 +334,8 @@ struct StoreRecoveryToolTests {
         #expect(named, "verify names \(expected.file) at byte offset \(expected.offset.map(String.init) ?? "-"):\n\(verify.all)")
         let json = try run(["store", "verify", directory, "--json"])
         #expect(json.status == expected.verifyStatus)
-        #expect(json.stdout.contains(expected.file), "\(json.stdout)")
+        let located = "\"file\":\"\(expected.file)\"" + (expected.offset.map { ",\"offset\":\($0)" } ?? "")
+        #expect(json.stdout.contains(located), "verify --json has \(located): \(json.stdout)")
 
         let dryRun = try run(["store", "repair", directory])
         #expect(dryRun.status == 0, "\(dryRun.all)")
