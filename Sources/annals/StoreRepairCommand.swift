@@ -64,6 +64,8 @@ struct StoreRepairCommand: AsyncParsableCommand {
         }
 
         let quarantine = try makeQuarantine(fileSystem)
+        // The report first, so an interrupted repair still says what it set out to do.
+        try writeReport(plan, to: quarantine, fileSystem: fileSystem)
         try LogRepair.apply(plan, quarantine: quarantine, fileSystem: fileSystem)
         if rebuildIndex {
             let kept = joinPath(quarantine, "index")
@@ -75,7 +77,6 @@ struct StoreRepairCommand: AsyncParsableCommand {
             try fileSystem.syncDirectory(kept)
             try fileSystem.syncDirectory(directory)
         }
-        try writeReport(plan, to: quarantine, fileSystem: fileSystem)
         lock?.release()
         lock = nil
         var rebuilt = ""
@@ -96,6 +97,9 @@ struct StoreRepairCommand: AsyncParsableCommand {
             parts.append("no acknowledged record")
         } else {
             parts.append("\(plan.lostRecords) record(s), LSN " + plan.lost.map(\.lsnDescription).joined(separator: ", "))
+        }
+        if !plan.isEmpty && !plan.declaredEarlier.isEmpty {
+            parts.append("already declared lost by an earlier repair: LSN " + plan.declaredEarlier.map(\.lsnDescription).joined(separator: ", "))
         }
         let torn = plan.removals.filter(\.tornTail)
         if !torn.isEmpty {
