@@ -35,7 +35,7 @@ struct IndexInspection {
     /// Harmless leftovers the next open deletes.
     var notes: [String] = []
 
-    /// Checks the manifest, and every block checksum, key order and count of every index file.
+    /// Checks the manifest, and every block checksum, key order, count and bloom filter entry of every index file.
     /// `log`, when given, also checks that the log continues where the checkpoint ends.
     static func inspect(directory: String, fileSystem: any FileSystem, logLastLSN: UInt64, log: RecoveryReport? = nil) -> IndexInspection {
         var report = IndexInspection()
@@ -87,6 +87,10 @@ struct IndexInspection {
                 try file.forEachEntry { key, entry in
                     if let previous, compareKeys(previous, key) >= 0 {
                         throw StorageError(.corruption, "keys out of order after entry \(count)", path: path)
+                    }
+                    if !file.bloomMayContain(key) {
+                        throw StorageError(
+                            .corruption, "the bloom filter does not contain the key of entry \(count) (a point read would miss it)", path: path)
                     }
                     previous = key
                     count += 1

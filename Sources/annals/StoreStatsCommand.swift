@@ -13,7 +13,8 @@ struct StoreStatsCommand: AsyncParsableCommand {
             live directory. Live bytes of a segment are the bytes of the writes in it that still hold the \
             current value of their row (or a deletion hiding an older value still in the log), computed by \
             replaying the whole log; the rest is garbage that log cleaning (`annals store compact`) reclaims. \
-            Both count logical (uncompressed) record bytes.
+            Both count logical (uncompressed) record bytes. Index files are listed oldest first (the index \
+            has a single level: newer files shadow older ones, and compaction merges them all into one).
             Examples:
               annals store stats ./annals-data
               annals store stats ./annals-data --json | jq '.segmentDetails[] | .garbageBytes'

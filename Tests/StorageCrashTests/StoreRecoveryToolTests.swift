@@ -160,6 +160,15 @@ struct StoreRecoveryToolTests {
         #expect(dryRun.status == 0)
         try expectGolden("repair-clean", normalized(dryRun.all, directory))
 
+        let rebuildPlan = try run(["store", "rebuild-index", directory, "--dry-run"])
+        #expect(rebuildPlan.status == 0, "\(rebuildPlan.all)")
+        try expectGolden("rebuild-index-dry-run", normalized(rebuildPlan.all, directory))
+        let rebuild = try run(["store", "rebuild-index", directory])
+        #expect(rebuild.status == 0, "\(rebuild.all)")
+        try expectGolden("rebuild-index", normalized(rebuild.all, directory))
+        let rowsRebuilt = try run(["store", "dump", directory, "--rows", "--table", "orders"])
+        #expect(rowsRebuilt.stdout == rows.stdout, "the rebuilt index returns the same rows")
+
         let compact = try run(["store", "compact", directory])
         #expect(compact.status == 0, "\(compact.all)")
         try expectGolden("compact", normalized(compact.all, directory))
