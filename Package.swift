@@ -39,6 +39,7 @@ let package = Package(
         .library(name: "StorageLog", targets: ["StorageLog"]),
         .library(name: "StorageEngine", targets: ["StorageEngine"]),
         .library(name: "StorageTesting", targets: ["StorageTesting"]),
+        .library(name: "Persistence", targets: ["Persistence"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -92,7 +93,7 @@ let package = Package(
         // as tables on the store. Knows no protobuf: Temporal-typed payloads are opaque bytes.
         .target(
             name: "Persistence",
-            dependencies: ["StorageIO", "StorageEngine"],
+            dependencies: ["StorageIO", "StorageCodec", "StorageEngine"],
             swiftSettings: upcoming
         ),
         .target(

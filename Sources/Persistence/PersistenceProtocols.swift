@@ -24,20 +24,24 @@ public protocol ExecutionStore: Sendable {
     /// `dbRecordVersion` being `mutation.snapshot.dbRecordVersion - 1`; updates the current-run
     /// row's state/status when the run is current. With `newRun` (continue-as-new, retry, cron)
     /// also creates that run in the same batch and makes it current (the mutation's run must be
-    /// current). Throws `shardOwnershipLost` or `workflowConditionFailed`.
+    /// current). Throws `shardOwnershipLost` or `workflowConditionFailed` (also for a `newRun`
+    /// whose run id exists), and `currentWorkflowConditionFailed` (with the current run) when
+    /// `newRun` is given but the mutation's run is not current.
     func updateWorkflowExecution(
         shardID: Int32, rangeID: Int64, mutation: WorkflowMutation, newRun: (snapshot: WorkflowSnapshot, tasks: [HistoryTask])?
     ) async throws
 
     /// Overwrites a run whatever its version (reset / conflict resolution), fenced by `rangeID`,
-    /// optionally making it the current run. Throws `shardOwnershipLost`.
+    /// optionally making it the current run (without `makeCurrent` the current-run row is left
+    /// as it is). Throws `shardOwnershipLost`.
     func setWorkflowExecution(shardID: Int32, rangeID: Int64, snapshot: WorkflowSnapshot, tasks: [HistoryTask], makeCurrent: Bool) async throws
 
     /// Throws `notFound`.
     func getWorkflowExecution(shardID: Int32, key: WorkflowKey) async throws -> WorkflowSnapshot
     /// Throws `notFound`.
     func getCurrentExecution(shardID: Int32, namespaceID: String, workflowID: String) async throws -> CurrentExecution
-    /// Deletes the run's row, and the current-run row if it still points at this run.
+    /// Deletes the run's row, and the current-run row if it still points at this run. Not fenced;
+    /// deleting an absent run is not an error.
     func deleteWorkflowExecution(shardID: Int32, key: WorkflowKey) async throws
     /// Every run of the shard, in key order (startup scans, tooling).
     func listWorkflowExecutions(shardID: Int32, pageSize: Int, pageToken: [UInt8]?) async throws -> Page<WorkflowSnapshot>

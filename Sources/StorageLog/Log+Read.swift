@@ -81,6 +81,9 @@ extension Log {
                 if segments[mid].firstLSN <= lsn { low = mid + 1 } else { high = mid }
             }
             guard low > 0, lsn < segments[low - 1].stats.nextLSN else {
+                if recovery.holes.covers(lsn..<(lsn + 1)) {
+                    throw StorageError(.notFound, "LSN \(lsn) was lost (destroyed on disk) and declared in \(LogHoles.Format.fileName) by a repair")
+                }
                 throw StorageError(.notFound, "LSN \(lsn) was in a deleted segment")
             }
             let segment = segments[low - 1]

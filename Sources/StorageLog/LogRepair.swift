@@ -48,6 +48,9 @@ public struct LogRepairPlan: Sendable {
     public var lost: [Range<UInt64>]
     /// Every hole of the log after the repair (earlier repairs' and this one's).
     public var holes: LogHoles
+    /// Gaps between what is kept that an earlier repair already declared lost (one that was
+    /// interrupted before it rewrote the segments shows up here when rerun).
+    public var declaredEarlier: [Range<UInt64>] = []
 
     public var isEmpty: Bool { changes.isEmpty && lost.isEmpty }
     public var lostRecords: UInt64 { lost.reduce(0) { $0 + ($1.upperBound - $1.lowerBound) } }
@@ -134,9 +137,13 @@ public enum LogRepair {
         var gaps: [Range<UInt64>] = []
         if let first = kept.first, let start = segmentStarts.first, start < first.lowerBound { gaps.append(start..<first.lowerBound) }
         for (a, b) in zip(kept, kept.dropFirst()) where a.upperBound < b.lowerBound { gaps.append(a.upperBound..<b.lowerBound) }
-        for gap in gaps where !existing.covers(gap) {
-            plan.lost.append(gap)
-            plan.holes.insert(gap)
+        for gap in gaps {
+            if existing.covers(gap) {
+                plan.declaredEarlier.append(gap)
+            } else {
+                plan.lost.append(gap)
+                plan.holes.insert(gap)
+            }
         }
         return plan
     }

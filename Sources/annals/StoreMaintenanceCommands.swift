@@ -26,7 +26,8 @@ struct StoreRebuildIndexCommand: AsyncParsableCommand {
         let doomed = try fileSystem.contentsOfDirectory(directory).filter {
             IndexFileFormat.id(fromFileName: $0) != nil || $0 == Manifest.Format.fileName || $0 == Manifest.Format.temporaryFileName
         }.sorted()
-        print("plan: remove \(doomed.count) index file(s) and the manifest, then replay the whole log and write a new index")
+        let indexFiles = doomed.filter { IndexFileFormat.id(fromFileName: $0) != nil }.count
+        print("plan: remove \(indexFiles) index file(s) and the manifest, then replay the whole log and write a new index")
         for name in doomed { print("  remove \(joinPath(directory, name))") }
         if dryRun {
             lock.release()

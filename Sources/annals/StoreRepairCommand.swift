@@ -53,7 +53,9 @@ struct StoreRepairCommand: AsyncParsableCommand {
         for step in plan.steps { print("  \(step)") }
         for finding in index.findings { print("  index: \(finding)") }
         if rebuildIndex {
-            print("  move \(indexFiles.count) index file(s) and the manifest to quarantine, then rebuild the index from the log")
+            let files = indexFiles.filter { IndexFileFormat.id(fromFileName: $0) != nil }.count
+            let manifest = indexFiles.contains(Manifest.Format.fileName) ? " and the manifest" : ""
+            print("  move \(files) index file(s)\(manifest) to quarantine, then rebuild the index from the log")
         }
         print("  lost: \(lostSummary(plan))")
         guard apply else {
@@ -62,6 +64,8 @@ struct StoreRepairCommand: AsyncParsableCommand {
         }
 
         let quarantine = try makeQuarantine(fileSystem)
+        // The report first, so an interrupted repair still says what it set out to do.
+        try writeReport(plan, to: quarantine, fileSystem: fileSystem)
         try LogRepair.apply(plan, quarantine: quarantine, fileSystem: fileSystem)
         if rebuildIndex {
             let kept = joinPath(quarantine, "index")
@@ -73,7 +77,6 @@ struct StoreRepairCommand: AsyncParsableCommand {
             try fileSystem.syncDirectory(kept)
             try fileSystem.syncDirectory(directory)
         }
-        try writeReport(plan, to: quarantine, fileSystem: fileSystem)
         lock?.release()
         lock = nil
         var rebuilt = ""
@@ -94,6 +97,9 @@ struct StoreRepairCommand: AsyncParsableCommand {
             parts.append("no acknowledged record")
         } else {
             parts.append("\(plan.lostRecords) record(s), LSN " + plan.lost.map(\.lsnDescription).joined(separator: ", "))
+        }
+        if !plan.isEmpty && !plan.declaredEarlier.isEmpty {
+            parts.append("already declared lost by an earlier repair: LSN " + plan.declaredEarlier.map(\.lsnDescription).joined(separator: ", "))
         }
         let torn = plan.removals.filter(\.tornTail)
         if !torn.isEmpty {

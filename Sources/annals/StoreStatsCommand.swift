@@ -13,7 +13,8 @@ struct StoreStatsCommand: AsyncParsableCommand {
             live directory. Live bytes of a segment are the bytes of the writes in it that still hold the \
             current value of their row (or a deletion hiding an older value still in the log), computed by \
             replaying the whole log; the rest is garbage that log cleaning (`annals store compact`) reclaims. \
-            Both count logical (uncompressed) record bytes.
+            Both count logical (uncompressed) record bytes. Index files are listed oldest first (the index \
+            has a single level: newer files shadow older ones, and compaction merges them all into one).
             Examples:
               annals store stats ./annals-data
               annals store stats ./annals-data --json | jq '.segmentDetails[] | .garbageBytes'
@@ -86,7 +87,7 @@ struct StoreStatsCommand: AsyncParsableCommand {
         for file in index.files {
             print("  \(file.path)  entries \(file.record.entries)  bytes \(file.bytes)  blocks \(file.blocks)  bloom \(file.bloomBytes) B  max LSN \(file.record.maxLSN)")
         }
-        let findings = report.findings.map(\.description) + index.findings
+        let findings = report.findings.map(\.description) + index.findings.map(\.description)
         if !findings.isEmpty {
             print("findings (run `annals store verify \(directory)`):")
             for finding in findings { print("  \(finding)") }

@@ -55,7 +55,9 @@ struct StoreVerifyCommand: AsyncParsableCommand {
                 kind: finding.kind.rawValue, file: finding.path, offset: finding.offset, lsn: finding.expectedLSN,
                 message: finding.message, text: finding.description, damage: finding.kind == .corruption)
         }
-        findings += index.findings.map { Finding(kind: "corruption", file: nil, offset: nil, lsn: nil, message: $0, text: $0, damage: true) }
+        findings += index.findings.map {
+            Finding(kind: "corruption", file: $0.path, offset: $0.offset, lsn: nil, message: $0.description, text: $0.description, damage: true)
+        }
         if full && report.corruption.isEmpty && index.findings.isEmpty {
             findings += try compareIndexWithLog(manifest: index.manifest, progress: progress)
         }
@@ -123,7 +125,8 @@ struct StoreVerifyCommand: AsyncParsableCommand {
                 guard let version else { return "nothing" }
                 return version.encodedRow == nil ? "a deletion at LSN \(version.lsn)" : "a row written at LSN \(version.lsn)"
             }
-            let message = "index and log disagree on \(name): the log has \(describe(expected[key])), the index returns \(describe(actual[key]))"
+            let both = want != nil && have != nil ? " with other contents" : ""
+            let message = "index and log disagree on \(name): the log has \(describe(expected[key])), the index returns \(describe(actual[key]))\(both)"
             findings.append(Finding(
                 kind: "index mismatch", file: nil, offset: nil, lsn: expected[key]?.lsn ?? actual[key]?.lsn, message: message,
                 text: "corruption: \(message)", damage: true))

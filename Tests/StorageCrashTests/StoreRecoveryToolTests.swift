@@ -16,20 +16,21 @@ import Testing
 struct StoreRecoveryToolTests {
     // MARK: - The fixture
 
-    /// 60 sequential batches (one frame each) over two tables, with overwrites and deletes, in
+    /// 120 sequential batches (one frame each) over two tables, with overwrites and deletes, in
     /// 4 KiB segments; small memtables give several index files; no compaction, no cleaning.
-    static func makeFixture(_ directory: String) async throws {
+    /// `salt` changes every blob (same keys, same LSNs): an index from another variant disagrees.
+    static func makeFixture(_ directory: String, salt: Int = 0) async throws {
         try? FileManager.default.removeItem(atPath: directory)
         let options = StoreOptions(
-            log: LogOptions(segmentBytes: LogLimits.minSegmentBytes), memtableBytes: 3000, compactionTrigger: 1000,
+            log: LogOptions(segmentBytes: LogLimits.minSegmentBytes), memtableBytes: 600, compactionTrigger: 1000,
             cleaningRatio: nil)
         let store = try Store.open(directory: directory, options: options)
-        for i in 0..<60 {
+        for i in 0..<120 {
             let partition = Key(.string(i % 3 == 0 ? "p0" : "p1"))
             var mutations: [Mutation] = [
                 .put("orders", partition, Key(.int(Int64(i % 7))), Row([
                     "status": Array((i % 2 == 0 ? "open" : "done").utf8),
-                    "blob": (0..<8).map { UInt8(truncatingIfNeeded: i * 31 + $0 * 7) },
+                    "blob": (0..<8).map { UInt8(truncatingIfNeeded: i * 31 + $0 * 7 + salt) },
                 ]))
             ]
             if i % 10 == 4 {
@@ -159,6 +160,15 @@ struct StoreRecoveryToolTests {
         #expect(dryRun.status == 0)
         try expectGolden("repair-clean", normalized(dryRun.all, directory))
 
+        let rebuildPlan = try run(["store", "rebuild-index", directory, "--dry-run"])
+        #expect(rebuildPlan.status == 0, "\(rebuildPlan.all)")
+        try expectGolden("rebuild-index-dry-run", normalized(rebuildPlan.all, directory))
+        let rebuild = try run(["store", "rebuild-index", directory])
+        #expect(rebuild.status == 0, "\(rebuild.all)")
+        try expectGolden("rebuild-index", normalized(rebuild.all, directory))
+        let rowsRebuilt = try run(["store", "dump", directory, "--rows", "--table", "orders"])
+        #expect(rowsRebuilt.stdout == rows.stdout, "the rebuilt index returns the same rows")
+
         let compact = try run(["store", "compact", directory])
         #expect(compact.status == 0, "\(compact.all)")
         try expectGolden("compact", normalized(compact.all, directory))
@@ -186,13 +196,24 @@ struct StoreRecoveryToolTests {
         let directory = scratch("live")
         defer { try? FileManager.default.removeItem(atPath: directory) }
         try await Self.makeFixture(directory)
-        let store = try Store.open(directory: directory, options: StoreOptions(cleaningRatio: nil))
-        let before = try FileManager.default.contentsOfDirectory(atPath: directory).sorted()
+        // No background compaction or cleaning, and nothing to flush: the store writes nothing until the next batch.
+        let store = try Store.open(directory: directory, options: StoreOptions(compactionTrigger: 1000, cleaningRatio: nil))
+        try await store.flush()
+        func files() throws -> [String] {
+            try FileManager.default.contentsOfDirectory(atPath: directory).sorted().map { name in
+                let attributes = try FileManager.default.attributesOfItem(atPath: directory + "/" + name)
+                return "\(name) \(attributes[.size] ?? 0) \(attributes[.modificationDate] ?? 0)"
+            }
+        }
+        let before = try files()
         for tool in [["verify", directory, "--full"], ["stats", directory], ["dump", directory, "--limit", "2"], ["dump", directory, "--rows"]] {
             let result = try run(["store"] + tool)
             #expect(result.status == 0, "\(tool): \(result.all)")
         }
-        #expect(try FileManager.default.contentsOfDirectory(atPath: directory).sorted() == before)
+        let plan = try run(["store", "repair", directory])
+        #expect(plan.status == 0 && plan.stderr.contains("locked by pid \(getpid())"), "a dry run warns: \(plan.all)")
+        let after = try files()
+        #expect(after == before, "read-only commands changed nothing: \(Set(before).symmetricDifference(after).sorted())")
         for tool in [["repair", directory, "--apply"], ["compact", directory], ["rebuild-index", directory]] {
             let result = try run(["store"] + tool)
             #expect(result.status == 1, "\(tool): \(result.all)")
@@ -200,6 +221,34 @@ struct StoreRecoveryToolTests {
         }
         try await store.write([.put("orders", Key(.string("p9")), Key(.int(1)), Row(["status": Array("live".utf8)]))])
         await store.close()
+    }
+
+    @Test func verifyFullFindsAnIndexThatDisagreesWithTheLog() async throws {
+        let directory = scratch("mismatch")
+        let other = scratch("mismatch-other")
+        defer {
+            try? FileManager.default.removeItem(atPath: directory)
+            try? FileManager.default.removeItem(atPath: other)
+        }
+        try await Self.makeFixture(directory)
+        try await Self.makeFixture(other, salt: 1)
+        // Every index file and the manifest from the other variant: each file is sound on its own.
+        let fm = FileManager.default
+        for name in try fm.contentsOfDirectory(atPath: directory) where name.hasSuffix(".sst") || name == "MANIFEST" {
+            try fm.removeItem(atPath: directory + "/" + name)
+        }
+        for name in try fm.contentsOfDirectory(atPath: other) where name.hasSuffix(".sst") || name == "MANIFEST" {
+            try fm.copyItem(atPath: other + "/" + name, toPath: directory + "/" + name)
+        }
+        let quick = try run(["store", "verify", directory])
+        #expect(quick.status == 0, "structurally sound: \(quick.all)")
+        let full = try run(["store", "verify", directory, "--full"])
+        #expect(full.status == 1, "\(full.all)")
+        try expectGolden("verify-full-mismatch", normalized(full.all, directory))
+        let rebuild = try run(["store", "rebuild-index", directory])
+        #expect(rebuild.status == 0, "\(rebuild.all)")
+        let again = try run(["store", "verify", directory, "--full"])
+        #expect(again.status == 0, "\(again.all)")
     }
 
     // MARK: - Corruption matrix
@@ -294,7 +343,8 @@ struct StoreRecoveryToolTests {
         #expect(named, "verify names \(expected.file) at byte offset \(expected.offset.map(String.init) ?? "-"):\n\(verify.all)")
         let json = try run(["store", "verify", directory, "--json"])
         #expect(json.status == expected.verifyStatus)
-        #expect(json.stdout.contains(expected.file), "\(json.stdout)")
+        let located = "\"file\":\"\(expected.file)\"" + (expected.offset.map { ",\"offset\":\($0)" } ?? "")
+        #expect(json.stdout.contains(located), "verify --json has \(located): \(json.stdout)")
 
         let dryRun = try run(["store", "repair", directory])
         #expect(dryRun.status == 0, "\(dryRun.all)")
