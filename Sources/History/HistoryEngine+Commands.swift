@@ -13,7 +13,7 @@ extension HistoryEngine {
 
     /// Checks a completion's commands before anything is written. A rejection fails the
     /// workflow task (the real server's behaviour) with the cause the SDKs know.
-    func validate(_ commands: [Command], _ ms: MutableState) -> (cause: FailedCause, message: String)? {
+    func validate(_ commands: [Command], _ ms: MutableState, messageIDs: Set<String> = []) -> (cause: FailedCause, message: String)? {
         var activityIDs = Set(ms.activities.values.map(\.activityID))
         var timerIDs = Set(ms.timers.keys)
         for (index, command) in commands.enumerated() {
@@ -78,7 +78,9 @@ extension HistoryEngine {
                     return (.pendingRequestCancelLimitExceeded, "PendingRequestCancelLimitExceeded: at most \(HistoryEngine.maxPendingExternalRequests) pending requests per run.")
                 }
             case .protocolMessage:
-                return (.badUpdateWorkflowExecutionMessage, "BadUpdateWorkflowExecutionMessage: workflow updates are not supported by this server yet.")
+                if !messageIDs.contains(command.protocolMessageCommandAttributes.messageID) {
+                    return (.badUpdateWorkflowExecutionMessage, "BadUpdateWorkflowExecutionMessage: no message \(command.protocolMessageCommandAttributes.messageID) in the completion.")
+                }
             default:
                 return (.unhandledCommand, "UnhandledCommand: command type \(command.commandType) is not supported by this server.")
             }
@@ -87,8 +89,10 @@ extension HistoryEngine {
     }
 
     /// Applies one validated command: its event, and the state and tasks it implies.
-    func apply(_ command: Command, completedEventID: Int64, tx: inout WorkflowTransaction) throws(HistoryError) {
+    func apply(_ command: Command, completedEventID: Int64, messages: [String: Temporal_Api_Protocol_V1_Message] = [:], tx: inout WorkflowTransaction) throws(HistoryError) {
         switch command.commandType {
+        case .protocolMessage:
+            if let message = messages[command.protocolMessageCommandAttributes.messageID] { try applyProtocolMessage(message, tx: &tx) }
         case .scheduleActivityTask:
             scheduleActivity(command.scheduleActivityTaskCommandAttributes, completedEventID: completedEventID, tx: &tx)
         case .requestCancelActivityTask:

@@ -95,6 +95,7 @@ extension HistoryEngine {
         response.history = Temporal_Api_History_V1_History()
         response.history.events = events
         if let token { response.nextPageToken = Data(token.encode()) }
+        response.messages = updateMessages(key, sequencingEventID: wft.scheduledEventID)
         return response
     }
 
@@ -108,7 +109,8 @@ extension HistoryEngine {
         }
         let outcome = try await update(token.key) { (tx: inout WorkflowTransaction) throws(HistoryError) -> Outcome<Bool> in
             let wft = try self.startedWorkflowTask(tx.ms, token)
-            if let rejection = self.validate(request.commands, tx.ms) {
+            let messages = Dictionary(request.messages.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
+            if let rejection = self.validate(request.commands, tx.ms, messageIDs: Set(messages.keys)) {
                 self.failWorkflowTask(&tx, wft, cause: rejection.cause, message: rejection.message, identity: request.identity)
                 return .rejected(.invalidArgument(rejection.message))
             }
@@ -124,14 +126,21 @@ extension HistoryEngine {
             tx.ms.workflowTask = nil
             tx.ms.workflowTaskFailures = 0
             tx.ms.lastCompletedWorkflowTaskStartedEventID = wft.startedEventID
+            var referenced: Set<String> = []
             for command in request.commands {
-                try self.apply(command, completedEventID: completedID, tx: &tx)
+                if command.commandType == .protocolMessage { referenced.insert(command.protocolMessageCommandAttributes.messageID) }
+                try self.apply(command, completedEventID: completedID, messages: messages, tx: &tx)
                 if !tx.ms.isRunning { break }
+            }
+            // Messages no command placed (rejections, always) are applied after the commands.
+            for message in request.messages where !referenced.contains(message.id) && tx.ms.isRunning {
+                try self.applyProtocolMessage(message, tx: &tx)
             }
             let hadBuffered = !tx.ms.bufferedEvents.isEmpty
             if tx.ms.isRunning {
                 tx.flushBufferedEvents()
-                if hadBuffered || request.forceCreateNewWorkflowTask { tx.scheduleWorkflowTask() }
+                let updatesWaiting = !self.updates.admitted(tx.key).isEmpty
+                if hadBuffered || request.forceCreateNewWorkflowTask || updatesWaiting { tx.scheduleWorkflowTask() }
             } else {
                 tx.ms.bufferedEvents = []
             }

@@ -42,6 +42,7 @@ public final class HistoryEngine: Sendable {
     public let activityMatcher: TaskQueueMatcher<ActivityQueueItem>
     public let notifier = RunNotifier()
     let queries = QueryRegistry()
+    let updates = UpdateRegistry()
     let shards: [Shard]
     let timerQueues: [TimerQueue]
     let logger: @Sendable (String) -> Void

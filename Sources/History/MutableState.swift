@@ -56,6 +56,8 @@ public struct MutableState: Codable, Sendable, Equatable {
     public var children: [Int64: ChildInfo] = [:]
     /// Signals and cancel requests to other workflows in flight, by initiated event id.
     public var externalRequests: [Int64: ExternalRequestInfo] = [:]
+    /// Accepted (and completed) updates, by update id.
+    public var updates: [String: UpdateRecord] = [:]
 
     public var workflowStatus: WorkflowStatus { WorkflowStatus(rawValue: status) ?? .running }
     public var isRunning: Bool { workflowStatus == .running }
@@ -196,4 +198,12 @@ public struct ExternalRequestInfo: Codable, Sendable, Equatable {
     public var runID: String
     /// Serialized initiated-event attributes (signal name, input, header; or the cancel reason).
     public var initiatedAttributes: [UInt8]
+}
+
+/// An update the workflow accepted; `outcome` (serialized `temporal.api.update.v1.Outcome`) is set
+/// once it completed.
+public struct UpdateRecord: Codable, Sendable, Equatable {
+    public var acceptedEventID: Int64
+    public var completed = false
+    public var outcome: [UInt8] = []
 }
