@@ -67,7 +67,12 @@ public struct LogRepairPlan: Sendable {
             case .truncate(let size):
                 lines.append("truncate \(change.path) to \(size) bytes")
             case .rewrite(let pieces):
-                let targets = pieces.map { "\(SegmentHeader.fileName(firstLSN: $0.firstLSN)) (LSN \(($0.firstLSN..<max($0.nextLSN, $0.firstLSN + 1)).lsnDescription), \($0.frames) frame(s))" }
+                let targets = pieces.map { piece in
+                    let what = piece.nextLSN > piece.firstLSN
+                        ? "LSN \((piece.firstLSN..<piece.nextLSN).lsnDescription), \(piece.frames) frame(s)"
+                        : "no records, \(piece.frames) seal frame(s); appends continue at LSN \(piece.firstLSN)"
+                    return "\(SegmentHeader.fileName(firstLSN: piece.firstLSN)) (\(what))"
+                }
                 lines.append("rewrite \(change.path) keeping every readable frame as: " + (targets.isEmpty ? "an empty segment" : targets.joined(separator: ", ")))
             case .remove:
                 lines.append("remove \(change.path) (no readable frame)")
