@@ -114,6 +114,11 @@ enum WorkflowDescription {
         info.historySizeBytes = ms.historySizeBytes
         info.taskQueue = ms.taskQueue
         info.firstRunID = ms.firstExecutionRunID
+        if let parent = ms.parent {
+            info.parentNamespaceID = parent.namespaceID
+            info.parentExecution.workflowID = parent.workflowID
+            info.parentExecution.runID = parent.runID
+        }
         if let memo = try? Temporal_Api_Common_V1_Memo(serializedBytes: ms.memo), !memo.fields.isEmpty { info.memo = memo }
         if let sa = try? Temporal_Api_Common_V1_SearchAttributes(serializedBytes: ms.searchAttributes), !sa.indexedFields.isEmpty {
             info.searchAttributes = sa

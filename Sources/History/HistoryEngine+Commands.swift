@@ -48,7 +48,7 @@ extension HistoryEngine {
                 {
                     return (.badRequestCancelActivityAttributes, "BadRequestCancelActivityAttributes: no pending activity with scheduled event id \(command.requestCancelActivityTaskCommandAttributes.scheduledEventID).")
                 }
-            case .completeWorkflowExecution, .failWorkflowExecution, .cancelWorkflowExecution:
+            case .completeWorkflowExecution, .failWorkflowExecution, .cancelWorkflowExecution, .continueAsNewWorkflowExecution:
                 if !ms.bufferedEvents.isEmpty {
                     return (.unhandledCommand, "UnhandledCommand: new events arrived while the workflow task was running; the workflow must handle them before closing.")
                 }
@@ -56,14 +56,27 @@ extension HistoryEngine {
                 if command.recordMarkerCommandAttributes.markerName.isEmpty { return (.badRecordMarkerAttributes, "BadRecordMarkerAttributes: MarkerName is not set.") }
             case .upsertWorkflowSearchAttributes, .modifyWorkflowProperties:
                 break
-            case .continueAsNewWorkflowExecution:
-                return (.badContinueAsNewAttributes, "BadContinueAsNewAttributes: continue-as-new is not supported by this server yet.")
             case .startChildWorkflowExecution:
-                return (.badStartChildExecutionAttributes, "BadStartChildExecutionAttributes: child workflows are not supported by this server yet.")
+                let a = command.startChildWorkflowExecutionCommandAttributes
+                if a.workflowID.isEmpty { return (.badStartChildExecutionAttributes, "BadStartChildExecutionAttributes: WorkflowId is not set.") }
+                if a.workflowType.name.isEmpty { return (.badStartChildExecutionAttributes, "BadStartChildExecutionAttributes: WorkflowType is not set.") }
+                if ms.children.count >= HistoryEngine.maxPendingChildren {
+                    return (.pendingChildWorkflowsLimitExceeded, "PendingChildWorkflowsLimitExceeded: at most \(HistoryEngine.maxPendingChildren) pending children per run.")
+                }
             case .signalExternalWorkflowExecution:
-                return (.badSignalWorkflowExecutionAttributes, "BadSignalWorkflowExecutionAttributes: signalling other workflows is not supported by this server yet.")
+                let a = command.signalExternalWorkflowExecutionCommandAttributes
+                if a.execution.workflowID.isEmpty { return (.badSignalWorkflowExecutionAttributes, "BadSignalWorkflowExecutionAttributes: WorkflowId is not set.") }
+                if a.signalName.isEmpty { return (.badSignalWorkflowExecutionAttributes, "BadSignalWorkflowExecutionAttributes: SignalName is not set.") }
+                if ms.externalRequests.count >= HistoryEngine.maxPendingExternalRequests {
+                    return (.pendingSignalsLimitExceeded, "PendingSignalsLimitExceeded: at most \(HistoryEngine.maxPendingExternalRequests) pending requests per run.")
+                }
             case .requestCancelExternalWorkflowExecution:
-                return (.badRequestCancelExternalWorkflowExecutionAttributes, "BadRequestCancelExternalWorkflowExecutionAttributes: cancelling other workflows is not supported by this server yet.")
+                if command.requestCancelExternalWorkflowExecutionCommandAttributes.workflowID.isEmpty {
+                    return (.badRequestCancelExternalWorkflowExecutionAttributes, "BadRequestCancelExternalWorkflowExecutionAttributes: WorkflowId is not set.")
+                }
+                if ms.externalRequests.count >= HistoryEngine.maxPendingExternalRequests {
+                    return (.pendingRequestCancelLimitExceeded, "PendingRequestCancelLimitExceeded: at most \(HistoryEngine.maxPendingExternalRequests) pending requests per run.")
+                }
             case .protocolMessage:
                 return (.badUpdateWorkflowExecutionMessage, "BadUpdateWorkflowExecutionMessage: workflow updates are not supported by this server yet.")
             default:
@@ -121,6 +134,14 @@ extension HistoryEngine {
                 $0.workflowExecutionCanceledEventAttributes.workflowTaskCompletedEventID = completedEventID
             }
             tx.close(.canceled, eventID: id)
+        case .startChildWorkflowExecution:
+            initiateChild(command.startChildWorkflowExecutionCommandAttributes, completedEventID: completedEventID, tx: &tx)
+        case .signalExternalWorkflowExecution:
+            initiateExternalSignal(command.signalExternalWorkflowExecutionCommandAttributes, completedEventID: completedEventID, tx: &tx)
+        case .requestCancelExternalWorkflowExecution:
+            initiateExternalCancel(command.requestCancelExternalWorkflowExecutionCommandAttributes, completedEventID: completedEventID, tx: &tx)
+        case .continueAsNewWorkflowExecution:
+            try continueAsNew(command.continueAsNewWorkflowExecutionCommandAttributes, completedEventID: completedEventID, tx: &tx)
         case .recordMarker:
             let a = command.recordMarkerCommandAttributes
             tx.addEvent(.markerRecorded) {
@@ -162,5 +183,49 @@ extension HistoryEngine {
         default:
             throw .internal("command \(command.commandType) passed validation but has no handler")
         }
+    }
+}
+
+extension HistoryEngine {
+    /// Closes the run as ContinuedAsNew and creates its successor (same workflow id, same chain)
+    /// in the same batch; the successor becomes the current run.
+    func continueAsNew(
+        _ a: Temporal_Api_Command_V1_ContinueAsNewWorkflowExecutionCommandAttributes, completedEventID: Int64, tx: inout WorkflowTransaction
+    ) throws(HistoryError) {
+        let ms = tx.ms
+        let newRunID = UUID().uuidString.lowercased()
+        var p = StartParameters(
+            namespaceID: ms.namespaceID, namespaceName: ms.namespaceName, workflowID: ms.workflowID,
+            workflowType: a.workflowType.name.isEmpty ? ms.workflowType : a.workflowType.name,
+            taskQueue: a.taskQueue.name.isEmpty ? ms.taskQueue : a.taskQueue.name, requestID: UUID().uuidString.lowercased())
+        if a.hasInput { p.input = a.input }
+        if a.hasHeader { p.header = a.header }
+        p.workflowTaskTimeoutNanos = a.hasWorkflowTaskTimeout ? ProtoTime.nanos(a.workflowTaskTimeout) : ms.workflowTaskTimeoutNanos
+        p.runTimeoutNanos = a.hasWorkflowRunTimeout ? ProtoTime.nanos(a.workflowRunTimeout) : ms.runTimeoutNanos
+        p.executionTimeoutNanos = ms.executionTimeoutNanos
+        if a.hasRetryPolicy { p.retryPolicy = a.retryPolicy }
+        p.memo = a.hasMemo ? a.memo : (try? Temporal_Api_Common_V1_Memo(serializedBytes: ms.memo))
+        p.searchAttributes = a.hasSearchAttributes ? a.searchAttributes : (try? Temporal_Api_Common_V1_SearchAttributes(serializedBytes: ms.searchAttributes))
+        p.parent = ms.parent
+        let newRun = try newRunTransaction(p, runID: newRunID, shard: tx.shard, continuing: ms, now: tx.now)
+        let id = tx.addEvent(.workflowExecutionContinuedAsNew) {
+            var e = Temporal_Api_History_V1_WorkflowExecutionContinuedAsNewEventAttributes()
+            e.newExecutionRunID = newRunID
+            e.workflowType.name = p.workflowType
+            e.taskQueue.name = p.taskQueue
+            e.taskQueue.kind = .normal
+            if a.hasInput { e.input = a.input }
+            e.workflowRunTimeout = ProtoTime.duration(p.runTimeoutNanos)
+            e.workflowTaskTimeout = ProtoTime.duration(p.workflowTaskTimeoutNanos)
+            e.workflowTaskCompletedEventID = completedEventID
+            e.initiator = .workflow
+            if a.hasHeader { e.header = a.header }
+            if let memo = p.memo { e.memo = memo }
+            if let sa = p.searchAttributes { e.searchAttributes = sa }
+            $0.workflowExecutionContinuedAsNewEventAttributes = e
+        }
+        tx.close(.continuedAsNew, eventID: id)
+        tx.ms.newRunID = newRunID
+        tx.newRuns.append(newRun)
     }
 }

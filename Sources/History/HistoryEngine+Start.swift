@@ -24,6 +24,8 @@ public struct StartParameters: Sendable {
     public var searchAttributes: Temporal_Api_Common_V1_SearchAttributes?
     /// SignalWithStart: the signal delivered with (or to) the run.
     public var signal: (name: String, input: Temporal_Api_Common_V1_Payloads?, header: Temporal_Api_Common_V1_Header?)?
+    /// A child's parent.
+    public var parent: ParentInfo?
 
     public init(namespaceID: String, namespaceName: String, workflowID: String, workflowType: String, taskQueue: String, requestID: String) {
         self.namespaceID = namespaceID
@@ -110,8 +112,11 @@ extension HistoryEngine {
     }
 
     /// The first transaction of a run: Started (+ Signaled), WorkflowTaskScheduled, run timeout.
-    func newRunTransaction(_ p: StartParameters, runID: String, shard: Shard) throws(HistoryError) -> WorkflowTransaction {
-        let now = clock.nowNanos()
+    func newRunTransaction(
+        _ p: StartParameters, runID: String, shard: Shard, continuing previous: MutableState? = nil, now: Int64? = nil
+    ) throws(HistoryError) -> WorkflowTransaction {
+        let now = now ?? clock.nowNanos()
+        let firstRunID = previous?.firstExecutionRunID ?? runID
         let wftTimeout = p.workflowTaskTimeoutNanos <= 0 ? 10_000_000_000 : min(p.workflowTaskTimeoutNanos, HistoryEngine.maxWorkflowTaskTimeoutNanos)
         let runTimeout = p.runTimeoutNanos > 0 ? p.runTimeoutNanos : p.executionTimeoutNanos
         var ms = MutableState(
@@ -119,6 +124,10 @@ extension HistoryEngine {
             workflowType: p.workflowType, taskQueue: p.taskQueue, workflowTaskTimeoutNanos: wftTimeout,
             runTimeoutNanos: runTimeout, executionTimeoutNanos: p.executionTimeoutNanos, startTime: now,
             createRequestID: p.requestID)
+        ms.firstExecutionRunID = firstRunID
+        ms.namespaceName = p.namespaceName
+        ms.parent = p.parent
+        ms.continuedFromRunID = previous?.runID ?? ""
         ms.memo = (try? p.memo?.serializedBytes()) ?? []
         ms.searchAttributes = (try? p.searchAttributes?.serializedBytes()) ?? []
         var tx = WorkflowTransaction(ms: ms, now: now, shard: shard)
@@ -133,10 +142,21 @@ extension HistoryEngine {
             a.workflowRunTimeout = ProtoTime.duration(runTimeout)
             a.workflowTaskTimeout = ProtoTime.duration(wftTimeout)
             a.originalExecutionRunID = runID
-            a.firstExecutionRunID = runID
+            a.firstExecutionRunID = firstRunID
+            if let previous {
+                a.continuedExecutionRunID = previous.runID
+                a.initiator = .workflow
+            }
             a.identity = p.identity
             a.attempt = 1
             a.workflowID = p.workflowID
+            if let parent = p.parent {
+                a.parentWorkflowNamespace = parent.namespaceName
+                a.parentWorkflowNamespaceID = parent.namespaceID
+                a.parentWorkflowExecution.workflowID = parent.workflowID
+                a.parentWorkflowExecution.runID = parent.runID
+                a.parentInitiatedEventID = parent.initiatedEventID
+            }
             if let retry = p.retryPolicy { a.retryPolicy = retry }
             if let memo = p.memo { a.memo = memo }
             if let sa = p.searchAttributes { a.searchAttributes = sa }

@@ -147,7 +147,7 @@ public final class HistoryEngine: Sendable {
                 var tx = WorkflowTransaction(ms: ms, now: clock.nowNanos(), shard: shard)
                 let result = try body(&tx)
                 if tx.needsWorkflowTask { tx.scheduleWorkflowTask() }
-                if tx.ms != ms || !tx.events.isEmpty || !tx.newTasks.isEmpty || !tx.completedTasks.isEmpty {
+                if tx.ms != ms || !tx.events.isEmpty || !tx.newTasks.isEmpty || !tx.completedTasks.isEmpty || !tx.newRuns.isEmpty {
                     try await commit(&tx, shard: shard, create: nil)
                 }
                 return result
@@ -161,19 +161,16 @@ public final class HistoryEngine: Sendable {
     /// to the run's previous node), then the mutable state, tasks and task completions in one
     /// conditional batch. Caches the state and runs the effects only once both are durable.
     func commit(_ tx: inout WorkflowTransaction, shard: Shard, create: CreateWorkflowMode?) async throws {
-        if let first = tx.events.first, let last = tx.events.last {
-            let txnID = shard.allocateTaskID()
-            var batch = Temporal_Api_History_V1_History()
-            batch.events = tx.events
-            let node = HistoryNode(
-                nodeID: first.eventID, lastEventID: last.eventID, txnID: txnID, prevTxnID: tx.ms.lastEventTxnID,
-                events: try batch.serializedBytes())
-            try await persistence.appendHistoryNode(branch: tx.ms.branch, node: node)
-            tx.ms.lastEventTxnID = txnID
-            tx.ms.historySizeBytes += Int64(node.events.count)
-        }
+        try await appendEvents(&tx, shard: shard)
         tx.ms.dbRecordVersion += 1
         let snapshot = try tx.ms.snapshot()
+        var newRun: (snapshot: WorkflowSnapshot, tasks: [HistoryTask])? = nil
+        if tx.newRuns.count == 1 {
+            try await appendEvents(&tx.newRuns[0], shard: shard)
+            tx.newRuns[0].ms.dbRecordVersion += 1
+            newRun = (try tx.newRuns[0].ms.snapshot(), tx.newRuns[0].newTasks)
+        }
+        precondition(tx.newRuns.count <= 1, "one change creates at most one new run")
         do {
             if let mode = create {
                 try await persistence.createWorkflowExecution(
@@ -182,15 +179,32 @@ public final class HistoryEngine: Sendable {
                 try await persistence.updateWorkflowExecution(
                     shardID: shard.id, rangeID: shard.rangeID,
                     mutation: WorkflowMutation(snapshot: snapshot, newTasks: tx.newTasks, completedTasks: tx.completedTasks),
-                    newRun: nil)
+                    newRun: newRun)
             }
         } catch {
             shard.evict(tx.key)
             throw error
         }
-        shard.cache(tx.ms)
-        runEffects(tx.effects, ms: tx.ms, shard: shard)
-        notifier.notify(tx.key)
+        for run in [tx] + tx.newRuns {
+            shard.cache(run.ms)
+            runEffects(run.effects, ms: run.ms, shard: shard)
+            notifier.notify(run.key)
+        }
+    }
+
+    /// Appends the transaction's events as one history node (txn id = a fresh task id, chained to
+    /// the run's previous node).
+    private func appendEvents(_ tx: inout WorkflowTransaction, shard: Shard) async throws {
+        guard let first = tx.events.first, let last = tx.events.last else { return }
+        let txnID = shard.allocateTaskID()
+        var batch = Temporal_Api_History_V1_History()
+        batch.events = tx.events
+        let node = HistoryNode(
+            nodeID: first.eventID, lastEventID: last.eventID, txnID: txnID, prevTxnID: tx.ms.lastEventTxnID,
+            events: try batch.serializedBytes())
+        try await persistence.appendHistoryNode(branch: tx.ms.branch, node: node)
+        tx.ms.lastEventTxnID = txnID
+        tx.ms.historySizeBytes += Int64(node.events.count)
     }
 
     func runEffects(_ effects: [Effect], ms: MutableState, shard: Shard) {
@@ -207,6 +221,8 @@ public final class HistoryEngine: Sendable {
                     to: .init(namespaceID: key.namespaceID, name: queue, kind: .activity))
             case .timer(let task):
                 timerQueues[Int(shard.id)].add(task)
+            case .transfer(let ref, let task):
+                Task { await self.processTransfer(key, ref: ref, task: task, shard: shard) }
             case .visibility(let ref):
                 let record = visibilityRecord(ms)
                 let persistence = persistence
@@ -267,6 +283,8 @@ public final class HistoryEngine: Sendable {
             if let activity = ms.activities[id], activity.attempt == attempt, !activity.isStarted {
                 runEffects([.dispatchActivityTask(taskQueue: activity.taskQueue, scheduledEventID: id, attempt: attempt)], ms: ms, shard: shard)
             }
+        case .startChild, .recordChildClosed, .externalRequest, .closeChildren:
+            runEffects([.transfer(TaskRef(fireTime: 0, taskID: task.taskID), decoded)], ms: ms, shard: shard)
         }
     }
 }

@@ -4,11 +4,23 @@ public import Persistence
 enum TransferTask: Equatable, Sendable {
     case workflowTask(scheduledEventID: Int64)
     case activityTask(scheduledEventID: Int64, attempt: Int32)
+    /// Start the child initiated by this event.
+    case startChild(initiatedEventID: Int64)
+    /// Report this (closed) child run's close to its parent.
+    case recordChildClosed
+    /// Deliver the signal or cancel request initiated by this event.
+    case externalRequest(initiatedEventID: Int64)
+    /// Apply the parent close policies of this (closed) run's children.
+    case closeChildren
 
     // Part of the on-disk format. Never change; add a new kind instead.
     private enum Kind: UInt8 {
         case workflowTask = 1
         case activityTask = 2
+        case startChild = 3
+        case recordChildClosed = 4
+        case externalRequest = 5
+        case closeChildren = 6
     }
 
     func encode() -> [UInt8] {
@@ -21,6 +33,16 @@ enum TransferTask: Equatable, Sendable {
             w.u8(Kind.activityTask.rawValue)
             w.i64(id)
             w.i32(attempt)
+        case .startChild(let id):
+            w.u8(Kind.startChild.rawValue)
+            w.i64(id)
+        case .recordChildClosed:
+            w.u8(Kind.recordChildClosed.rawValue)
+        case .externalRequest(let id):
+            w.u8(Kind.externalRequest.rawValue)
+            w.i64(id)
+        case .closeChildren:
+            w.u8(Kind.closeChildren.rawValue)
         }
         return w.bytes
     }
@@ -30,6 +52,10 @@ enum TransferTask: Equatable, Sendable {
         switch Kind(rawValue: try r.u8()) {
         case .workflowTask: return .workflowTask(scheduledEventID: try r.i64())
         case .activityTask: return .activityTask(scheduledEventID: try r.i64(), attempt: try r.i32())
+        case .startChild: return .startChild(initiatedEventID: try r.i64())
+        case .recordChildClosed: return .recordChildClosed
+        case .externalRequest: return .externalRequest(initiatedEventID: try r.i64())
+        case .closeChildren: return .closeChildren
         case nil: throw .internal("unknown transfer task kind \(bytes[0])")
         }
     }

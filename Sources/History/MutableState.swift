@@ -49,7 +49,13 @@ public struct MutableState: Codable, Sendable, Equatable {
     /// The run that continued into this one, and the one this continued into.
     public var continuedFromRunID = ""
     public var newRunID = ""
-    public var parentWorkflowID = ""
+    public var namespaceName = ""
+    /// The parent, for a child workflow (its close is reported to the parent).
+    public var parent: ParentInfo?
+    /// Started (or starting) child workflows, by initiated event id.
+    public var children: [Int64: ChildInfo] = [:]
+    /// Signals and cancel requests to other workflows in flight, by initiated event id.
+    public var externalRequests: [Int64: ExternalRequestInfo] = [:]
 
     public var workflowStatus: WorkflowStatus { WorkflowStatus(rawValue: status) ?? .running }
     public var isRunning: Bool { workflowStatus == .running }
@@ -155,4 +161,39 @@ public struct TimerInfo: Codable, Sendable, Equatable {
     public var startedEventID: Int64
     public var fireTime: Int64
     public var task: TaskRef
+}
+
+public struct ParentInfo: Codable, Sendable, Equatable {
+    public var namespaceID: String
+    public var namespaceName: String
+    public var workflowID: String
+    public var runID: String
+    public var initiatedEventID: Int64
+
+    public var key: WorkflowKey { WorkflowKey(namespaceID: namespaceID, workflowID: workflowID, runID: runID) }
+}
+
+/// A child workflow of this run.
+public struct ChildInfo: Codable, Sendable, Equatable {
+    public var initiatedEventID: Int64
+    public var workflowID: String
+    public var workflowType: String
+    /// "" until the child has started.
+    public var runID = ""
+    /// 0 until ChildWorkflowExecutionStarted has an id.
+    public var startedEventID: Int64 = 0
+    /// Temporal's ParentClosePolicy number (1 terminate, 2 abandon, 3 request cancel).
+    public var parentClosePolicy: Int
+    /// Serialized `StartChildWorkflowExecutionInitiatedEventAttributes`.
+    public var initiatedAttributes: [UInt8]
+}
+
+/// A signal or cancel request this run sends to another workflow.
+public struct ExternalRequestInfo: Codable, Sendable, Equatable {
+    public var initiatedEventID: Int64
+    public var isCancel: Bool
+    public var workflowID: String
+    public var runID: String
+    /// Serialized initiated-event attributes (signal name, input, header; or the cancel reason).
+    public var initiatedAttributes: [UInt8]
 }

@@ -72,8 +72,11 @@ final class Shard: Sendable {
 
     func cached(_ key: WorkflowKey) -> MutableState? { state.withLock { $0.cache[key] } }
 
+    /// Caches `ms` unless a newer version of the run is cached already (a reader that loaded
+    /// the run outside its lock must not replace what a transaction just committed).
     func cache(_ ms: MutableState) {
         state.withLock { state in
+            if let cached = state.cache[ms.key], cached.dbRecordVersion > ms.dbRecordVersion { return }
             if state.cache.count >= Shard.maxCachedRuns, state.cache[ms.key] == nil {
                 // Evict an arbitrary tenth; the next transaction on those runs reloads them.
                 for key in state.cache.keys.prefix(Shard.maxCachedRuns / 10) { state.cache[key] = nil }

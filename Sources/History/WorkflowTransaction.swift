@@ -10,6 +10,8 @@ enum Effect: Sendable {
     case dispatchActivityTask(taskQueue: String, scheduledEventID: Int64, attempt: Int32)
     case timer(HistoryTask)
     case visibility(TaskRef)
+    /// Cross-workflow work (start a child, report to a parent, signal or cancel another run).
+    case transfer(TaskRef, TransferTask)
 }
 
 /// One change to one run, built in memory: the new mutable state, the events to append (ids
@@ -26,6 +28,9 @@ struct WorkflowTransaction {
     /// An external event was appended directly: a workflow task must be scheduled to deliver it
     /// (after every event of the change, so a result's Started/Completed pair stays together).
     var needsWorkflowTask = false
+    /// A run this change creates in the same batch (continue-as-new), with its own events,
+    /// tasks and effects.
+    var newRuns: [WorkflowTransaction] = []
 
     init(ms: MutableState, now: Int64, shard: Shard) {
         self.ms = ms
@@ -69,6 +74,7 @@ struct WorkflowTransaction {
         let buffered = ms.bufferedEvents
         ms.bufferedEvents = []
         var activityStartedIDs: [Int64: Int64] = [:]
+        var childStartedIDs: [Int64: Int64] = [:]
         for bytes in buffered {
             guard var event = try? HistoryEvent(serializedBytes: bytes) else { continue }
             switch event.eventType {
@@ -88,6 +94,10 @@ struct WorkflowTransaction {
                 if let id = activityStartedIDs[event.activityTaskCanceledEventAttributes.scheduledEventID] {
                     event.activityTaskCanceledEventAttributes.startedEventID = id
                 }
+            case .childWorkflowExecutionCompleted, .childWorkflowExecutionFailed, .childWorkflowExecutionCanceled,
+                .childWorkflowExecutionTerminated, .childWorkflowExecutionTimedOut:
+                let initiated = Self.childInitiatedEventID(event)
+                if let id = childStartedIDs[initiated] ?? ms.children[initiated]?.startedEventID { Self.setChildStartedEventID(&event, id) }
             default: break
             }
             let copy = event
@@ -98,6 +108,11 @@ struct WorkflowTransaction {
             }
             if copy.eventType == .activityTaskStarted {
                 activityStartedIDs[copy.activityTaskStartedEventAttributes.scheduledEventID] = id
+            }
+            if copy.eventType == .childWorkflowExecutionStarted {
+                let initiated = copy.childWorkflowExecutionStartedEventAttributes.initiatedEventID
+                childStartedIDs[initiated] = id
+                ms.children[initiated]?.startedEventID = id
             }
         }
     }
@@ -119,6 +134,35 @@ struct WorkflowTransaction {
         info.transferTask = addTransferTask(.workflowTask(scheduledEventID: id))
         ms.workflowTask = info
         effects.append(.dispatchWorkflowTask(taskQueue: queue, scheduledEventID: id))
+    }
+
+    static func childInitiatedEventID(_ e: HistoryEvent) -> Int64 {
+        switch e.eventType {
+        case .childWorkflowExecutionCompleted: return e.childWorkflowExecutionCompletedEventAttributes.initiatedEventID
+        case .childWorkflowExecutionFailed: return e.childWorkflowExecutionFailedEventAttributes.initiatedEventID
+        case .childWorkflowExecutionCanceled: return e.childWorkflowExecutionCanceledEventAttributes.initiatedEventID
+        case .childWorkflowExecutionTerminated: return e.childWorkflowExecutionTerminatedEventAttributes.initiatedEventID
+        case .childWorkflowExecutionTimedOut: return e.childWorkflowExecutionTimedOutEventAttributes.initiatedEventID
+        default: return 0
+        }
+    }
+
+    static func setChildStartedEventID(_ e: inout HistoryEvent, _ id: Int64) {
+        switch e.eventType {
+        case .childWorkflowExecutionCompleted: e.childWorkflowExecutionCompletedEventAttributes.startedEventID = id
+        case .childWorkflowExecutionFailed: e.childWorkflowExecutionFailedEventAttributes.startedEventID = id
+        case .childWorkflowExecutionCanceled: e.childWorkflowExecutionCanceledEventAttributes.startedEventID = id
+        case .childWorkflowExecutionTerminated: e.childWorkflowExecutionTerminatedEventAttributes.startedEventID = id
+        case .childWorkflowExecutionTimedOut: e.childWorkflowExecutionTimedOutEventAttributes.startedEventID = id
+        default: break
+        }
+    }
+
+    /// A transfer task for cross-workflow work, processed after the commit (and again after a
+    /// restart while its row remains).
+    mutating func addTransferWork(_ task: TransferTask) {
+        let ref = addTransferTask(task)
+        effects.append(.transfer(ref, task))
     }
 
     mutating func addTransferTask(_ task: TransferTask) -> TaskRef {
@@ -164,6 +208,8 @@ struct WorkflowTransaction {
             complete(.timer, task.timeoutTask)
         }
         complete(.timer, ms.runTimeoutTask)
+        if ms.parent != nil { addTransferWork(.recordChildClosed) }
+        if ms.children.values.contains(where: { $0.parentClosePolicy != 2 }) { addTransferWork(.closeChildren) }
         ms.activities = [:]
         ms.timers = [:]
         ms.workflowTask = nil
