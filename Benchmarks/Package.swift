@@ -4,6 +4,7 @@
 // plugin and its malloc interposer. Run from this directory:
 //   swift package --allow-writing-to-package-directory benchmark --target LogBenchmarks
 //   swift package --allow-writing-to-package-directory benchmark --target StoreBenchmarks
+//   swift package --allow-writing-to-package-directory benchmark --target PersistenceBenchmarks
 // Results and the commands that produced them are recorded in ../docs/benchmarks.md.
 
 import Foundation
@@ -48,6 +49,16 @@ let package = Package(
             name: "StoreProfile",
             dependencies: ["StoreWorkload"],
             path: "Benchmarks/StoreProfile"
+        ),
+        .executableTarget(
+            name: "PersistenceBenchmarks",
+            dependencies: [
+                .product(name: "Benchmark", package: "package-benchmark"),
+                .product(name: "Persistence", package: root),
+                .product(name: "StorageEngine", package: root),
+            ],
+            path: "Benchmarks/PersistenceBenchmarks",
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "package-benchmark")]
         ),
         .executableTarget(
             name: "LogBenchmarks",

@@ -119,6 +119,8 @@ extension Store {
     private func cleanSealedSegments() throws {
         guard let active = log.stats().segments.last?.firstLSN else { return }
         while true {
+            // Relocated rows fill memtables; flush them as we go so memory stays bounded.
+            while state.withLock({ !$0.frozen.isEmpty }) { try flushOldestFrozen() }
             let segments = log.stats().segments
             let checkpoint = state.withLock { $0.manifest.checkpointLSN }
             guard segments.count > 1, let oldest = segments.first, oldest.nextLSN <= active, oldest.nextLSN <= checkpoint + 1 else { return }

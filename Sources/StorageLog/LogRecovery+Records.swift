@@ -18,32 +18,32 @@ extension LogRecovery {
         defer { for handle in handles.values { handle.close() } }
         do {
             return try withoutActuallyEscaping(body) { body in
-            try scan(directory: directory, fileSystem: fileSystem, decompress: false, onSegment: onSegment) {
-                path, frame, offset in
-                guard frame.kind == .records, frame.nextLSN > lsn else { return }
-                let handle: any FileHandle
-                if let open = handles[path] {
-                    handle = open
-                } else {
-                    for other in handles.values { other.close() }
-                    handles.removeAll()
-                    handle = try fileSystem.open(path, .readOnly)
-                    handles[path] = handle
-                }
-                let stored = try handle.read(count: Int(frame.storedLength), at: offset + Int64(FrameHeader.Format.size))
-                guard stored.count == Int(frame.storedLength) else {
-                    throw StorageError(.corruption, "the file ends inside a frame payload", path: path, offset: offset)
-                }
-                let raw = try stored.withUnsafeBytes { try FramePayload.rawPayload(header: frame, stored: $0, path: path, offset: offset) }
-                var keepGoing = true
-                try raw.withUnsafeBytes { bytes in
-                    try FramePayload.forEachRecord(in: bytes, count: Int(frame.recordCount), path: path, offset: offset) { index, record in
-                        let recordLSN = frame.firstLSN + UInt64(index)
-                        if keepGoing && recordLSN >= lsn { keepGoing = try body(recordLSN, record, path, offset) }
+                try scan(directory: directory, fileSystem: fileSystem, decompress: false, onSegment: onSegment) {
+                    path, frame, offset in
+                    guard frame.kind == .records, frame.nextLSN > lsn else { return }
+                    let handle: any FileHandle
+                    if let open = handles[path] {
+                        handle = open
+                    } else {
+                        for other in handles.values { other.close() }
+                        handles.removeAll()
+                        handle = try fileSystem.open(path, .readOnly)
+                        handles[path] = handle
                     }
+                    let stored = try handle.read(count: Int(frame.storedLength), at: offset + Int64(FrameHeader.Format.size))
+                    guard stored.count == Int(frame.storedLength) else {
+                        throw StorageError(.corruption, "the file ends inside a frame payload", path: path, offset: offset)
+                    }
+                    let raw = try stored.withUnsafeBytes { try FramePayload.rawPayload(header: frame, stored: $0, path: path, offset: offset) }
+                    var keepGoing = true
+                    try raw.withUnsafeBytes { bytes in
+                        try FramePayload.forEachRecord(in: bytes, count: Int(frame.recordCount), path: path, offset: offset) { index, record in
+                            let recordLSN = frame.firstLSN + UInt64(index)
+                            if keepGoing && recordLSN >= lsn { keepGoing = try body(recordLSN, record, path, offset) }
+                        }
+                    }
+                    if !keepGoing { throw StopScan() }
                 }
-                if !keepGoing { throw StopScan() }
-            }
             }
         } catch is StopScan {
             return nil

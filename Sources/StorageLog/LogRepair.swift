@@ -51,8 +51,10 @@ public struct LogRepairPlan: Sendable {
     /// Gaps between what is kept that an earlier repair already declared lost (one that was
     /// interrupted before it rewrote the segments shows up here when rerun).
     public var declaredEarlier: [Range<UInt64>] = []
+    /// The holes file does not decode: it is moved to quarantine and written anew from the gaps.
+    public var holesFileDamaged = false
 
-    public var isEmpty: Bool { changes.isEmpty && lost.isEmpty }
+    public var isEmpty: Bool { changes.isEmpty && lost.isEmpty && !holesFileDamaged }
     public var lostRecords: UInt64 { lost.reduce(0) { $0 + ($1.upperBound - $1.lowerBound) } }
 
     /// One line per step, for the dry run and the report.
@@ -67,12 +69,18 @@ public struct LogRepairPlan: Sendable {
             case .truncate(let size):
                 lines.append("truncate \(change.path) to \(size) bytes")
             case .rewrite(let pieces):
-                let targets = pieces.map { "\(SegmentHeader.fileName(firstLSN: $0.firstLSN)) (LSN \(($0.firstLSN..<max($0.nextLSN, $0.firstLSN + 1)).lsnDescription), \($0.frames) frame(s))" }
+                let targets = pieces.map { piece in
+                    let what = piece.nextLSN > piece.firstLSN
+                        ? "LSN \((piece.firstLSN..<piece.nextLSN).lsnDescription), \(piece.frames) frame(s)"
+                        : "no records, \(piece.frames) seal frame(s); appends continue at LSN \(piece.firstLSN)"
+                    return "\(SegmentHeader.fileName(firstLSN: piece.firstLSN)) (\(what))"
+                }
                 lines.append("rewrite \(change.path) keeping every readable frame as: " + (targets.isEmpty ? "an empty segment" : targets.joined(separator: ", ")))
             case .remove:
                 lines.append("remove \(change.path) (no readable frame)")
             }
         }
+        if holesFileDamaged { lines.append("replace the damaged \(LogHoles.Format.fileName) file (kept in quarantine) with one declaring every gap between the segments") }
         for range in lost { lines.append("declare LSN \(range.lsnDescription) lost (\(range.upperBound - range.lowerBound) record(s)) in \(LogHoles.Format.fileName)") }
         return lines
     }
@@ -92,8 +100,14 @@ public enum LogRepair {
             .compactMap { name in SegmentHeader.firstLSN(fromFileName: name).map { (lsn: $0, name: name) } }
             .sorted { $0.lsn < $1.lsn }
         var existing = LogHoles()
-        if let holes = try? LogHoles.load(from: directory, fileSystem: fileSystem) { existing = holes }
+        var holesFileDamaged = false
+        do {
+            existing = try LogHoles.load(from: directory, fileSystem: fileSystem)
+        } catch let error as StorageError where error.code == .corruption {
+            holesFileDamaged = true
+        }
         var plan = LogRepairPlan(directory: directory, changes: [], removals: [], lost: [], holes: existing)
+        plan.holesFileDamaged = holesFileDamaged
         var kept: [Range<UInt64>] = []  // LSN ranges of the segments after repair, in order
         var minLSN: UInt64 = 0
         var segmentStarts: [UInt64] = []
@@ -246,7 +260,19 @@ public enum LogRepair {
         }
         try fileSystem.syncDirectory(originals)
         try fileSystem.syncDirectory(quarantine)
-        if !plan.lost.isEmpty { try plan.holes.store(in: directory, fileSystem: fileSystem) }
+        let holesPath = joinPath(directory, LogHoles.Format.fileName)
+        if plan.holesFileDamaged && fileSystem.fileExists(holesPath) {
+            try copy(holesPath, range: nil, to: joinPath(quarantine, LogHoles.Format.fileName + ".bad"), fileSystem: fileSystem)
+            try fileSystem.syncDirectory(quarantine)
+        }
+        if !plan.lost.isEmpty || plan.holesFileDamaged {
+            if plan.holes.isEmpty {
+                try fileSystem.removeFile(holesPath)
+                try fileSystem.syncDirectory(directory)
+            } else {
+                try plan.holes.store(in: directory, fileSystem: fileSystem)
+            }
+        }
         for change in plan.changes {
             switch change.action {
             case .truncate(let size):

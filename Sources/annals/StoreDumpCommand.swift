@@ -14,12 +14,12 @@ struct StoreDumpCommand: AsyncParsableCommand {
             printed as tuples, e.g. ("orders", 42); values print as "text" when they are printable UTF-8, \
             else as 0x hex, cut after --max-value-bytes with the full length shown.
             --table and --partition select writes (a partition as printed by dump, e.g. '("p1")', or as \
-            hex of its encoding, e.g. hex:2170310001). --rows prints the rows the store would return \
+            hex of its encoding, e.g. hex:2070310001 for ("p1")). --rows prints the rows the store would return \
             (index files, then the log after the checkpoint) instead of the records. Status notes \
             (holes, torn tail, damage) go to stderr.
             Examples:
               annals store dump ./annals-data --from-lsn 100 --limit 10
-              annals store dump ./annals-data --table executions --partition '("ns", "wf-1")' --json
+              annals store dump ./annals-data --table executions --partition '("wf-1")' --json
               annals store dump ./annals-data --rows --table history
             """)
 
@@ -56,8 +56,22 @@ struct StoreDumpCommand: AsyncParsableCommand {
 
     private func dumpRecords(_ fileSystem: PosixFileSystem) throws {
         var printed = 0
-        let report = try StoreContents.forEachBatch(directory: directory, fileSystem: fileSystem, from: fromLSN) { lsn, record, path, offset in
+        let report = try LogRecovery.scanRecords(directory: directory, fileSystem: fileSystem, from: fromLSN) { lsn, bytes, path, offset in
             if let limit, printed >= limit { return false }
+            let record: BatchRecord
+            do {
+                record = try BatchRecord.decode(Array(bytes), lsn: lsn)
+            } catch {
+                // Checksummed but not a batch this version reads: show it and go on.
+                printed += 1
+                let raw = Readable.value(Array(bytes), limit: maxValueBytes)
+                if json {
+                    print("{\"lsn\":\(lsn),\"segment\":\(jsonString(baseName(path))),\"frameOffset\":\(offset),\"undecodable\":\(jsonString("\(error)")),\"bytes\":\(bytes.count)}")
+                } else {
+                    print("LSN \(lsn)  \(baseName(path)) frame @\(offset)  undecodable record (\(error)): \(raw)")
+                }
+                return true
+            }
             let writes = record.writes.filter { selects(table: $0.table, partition: $0.partition) }
             if writes.isEmpty && (table != nil || partition != nil) { return true }
             printed += 1

@@ -34,6 +34,11 @@ struct StoreRepairCommand: AsyncParsableCommand {
         } catch let error as StorageError where error.code == .locked && !apply {
             printError("warning: \(error.message): the plan below may be stale; stop that process before --apply")
         }
+        if !apply {
+            // A dry run only checked for a holder: it must not keep a starting server out.
+            lock?.release()
+            lock = nil
+        }
         defer { lock?.release() }
 
         let plan = try LogRepair.plan(directory: directory, fileSystem: fileSystem)

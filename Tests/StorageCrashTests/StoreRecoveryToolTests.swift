@@ -256,6 +256,8 @@ struct StoreRecoveryToolTests {
     enum Damage: String, CaseIterable, CustomTestStringConvertible {
         case frameHeaderBitFlip, payloadBitFlip, segmentHeaderBitFlip, truncatedMiddleSegment, missingSegment
         case deletedManifest, corruptedIndexFile, garbageAppended, garbageAppendedToMiddleSegment
+        /// The last record of a cleanly closed log: the seal frame after it proves it was not torn.
+        case payloadBitFlipBeforeSeal
         var testDescription: String { rawValue }
     }
 
@@ -316,6 +318,11 @@ struct StoreRecoveryToolTests {
             try handle.close()
             // After a crash a torn last frame looks like this: verify reports it, and it is not damage.
             return Expectation(file: last, offset: Int64(size), lost: [], verifyStatus: 0)
+        case .payloadBitFlipBeforeSeal:
+            let last = segments.last!
+            let frame = try Self.frames(last).last { $0.header.kind == .records }!
+            try flip(last, at: frame.offset + Int64(FrameHeader.Format.size) + 1)
+            return Expectation(file: last, offset: frame.offset, lost: Array(frame.header.firstLSN..<frame.header.nextLSN))
         case .garbageAppendedToMiddleSegment:
             let size = try FileManager.default.attributesOfItem(atPath: middle)[.size] as! Int
             let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: middle))
@@ -383,7 +390,12 @@ struct StoreRecoveryToolTests {
         }
         // The store opens and serves the surviving rows; a second repair finds nothing to do.
         let store = try Store.open(directory: directory, options: StoreOptions(cleaningRatio: nil))
+        try await store.write([.put("orders", Key(.string("after")), Key(.int(1)), Row(["status": Array("new".utf8)]))])
+        #expect(try store.read(table: "orders", partition: Key(.string("after")), clustering: Key(.int(1))) != nil)
+        #expect(store.log.lastDurableLSN > original.keys.max()!, "new records get new LSNs, never a lost one")
         await store.close()
+        let afterWrite = try run(["store", "verify", directory, "--full"])
+        #expect(afterWrite.status == 0, "\(afterWrite.all)")
         let again = try run(["store", "repair", directory])
         #expect(again.stdout.hasPrefix("nothing to repair"), "\(again.all)")
     }

@@ -126,6 +126,25 @@ struct LogRepairTests {
         await reopened.close()
     }
 
+    @Test func aDamagedHolesFileIsRefusedThenReplacedByRepair() async throws {
+        let fs = MemFileSystem()
+        let paths = try await build(fs)
+        let frames = walk(fs.contents(of: paths[0])!)
+        flip(fs, paths[0], at: Int(frames[3]) + FrameHeader.Format.size)  // LSN 4
+        try LogRepair.apply(try LogRepair.plan(directory: testDirectory, fileSystem: fs), quarantine: testDirectory + "/q1", fileSystem: fs)
+        flip(fs, testDirectory + "/" + LogHoles.Format.fileName, at: 17)
+        let refused = expectStorageError(.corruption) { _ = try Log.open(directory: testDirectory, fileSystem: fs) }
+        #expect(refused?.path == testDirectory + "/" + LogHoles.Format.fileName, "\(String(describing: refused))")
+
+        let plan = try LogRepair.plan(directory: testDirectory, fileSystem: fs)
+        #expect(plan.holesFileDamaged && plan.lost == [4..<5])
+        try LogRepair.apply(plan, quarantine: testDirectory + "/q2", fileSystem: fs)
+        #expect(fs.contents(of: testDirectory + "/q2/" + LogHoles.Format.fileName + ".bad") != nil)
+        let log = try Log.open(directory: testDirectory, fileSystem: fs)
+        #expect(try scanAll(log).map(\.0) == Array(1...3) + Array(5...40))
+        await log.close()
+    }
+
     /// Offsets of the frames of a segment's bytes.
     func walk(_ bytes: [UInt8]) -> [Int64] {
         var offset = SegmentHeader.Format.size
