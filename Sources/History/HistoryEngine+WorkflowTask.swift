@@ -107,7 +107,7 @@ extension HistoryEngine {
         guard request.commands.count <= HistoryEngine.maxCommandsPerCompletion else {
             throw .invalidArgument("a completion carries \(request.commands.count) commands; at most \(HistoryEngine.maxCommandsPerCompletion) are accepted")
         }
-        let outcome = try await update(token.key) { (tx: inout WorkflowTransaction) throws(HistoryError) -> Outcome<Bool> in
+        let outcome = try await update(token.key) { (tx: inout WorkflowTransaction) throws(HistoryError) -> Outcome<Int64?> in
             let wft = try self.startedWorkflowTask(tx.ms, token)
             let messages = Dictionary(request.messages.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
             if let rejection = self.validate(request.commands, tx.ms, messageIDs: Set(messages.keys)) {
@@ -144,10 +144,17 @@ extension HistoryEngine {
             } else {
                 tx.ms.bufferedEvents = []
             }
-            return .ok(tx.ms.workflowTask != nil)
+            return .ok(tx.ms.workflowTask?.scheduledEventID)
         }
-        _ = try outcome.get()
-        return Temporal_Api_Workflowservice_V1_RespondWorkflowTaskCompletedResponse()
+        var response = Temporal_Api_Workflowservice_V1_RespondWorkflowTaskCompletedResponse()
+        // The next workflow task, started here and returned inline, saves the worker a poll. Its
+        // offer to matching stays; whichever start comes second finds it started and skips it.
+        if let next = try outcome.get(), request.returnNewWorkflowTask,
+            let task = try await startWorkflowTask(token.key, scheduledEventID: next, identity: request.identity)
+        {
+            response.workflowTask = task
+        }
+        return response
     }
 
     /// RespondWorkflowTaskFailed: WorkflowTaskFailed, then a new attempt.
