@@ -6,16 +6,26 @@ import SwiftProtobuf
 import TemporalAPI
 
 extension WorkflowHandler {
-    func startParameters(
-        _ ns: Namespace, workflowID: String, workflowType: Temporal_Api_Common_V1_WorkflowType, taskQueue: Temporal_Api_Taskqueue_V1_TaskQueue,
-        requestID: String
-    ) throws -> StartParameters {
-        try Self.checkID(workflowID, "WorkflowId")
-        try Self.checkID(workflowType.name, "WorkflowType")
-        try Self.checkID(taskQueue.name, "TaskQueue")
-        return StartParameters(
-            namespaceID: ns.id, namespaceName: ns.name, workflowID: workflowID, workflowType: workflowType.name, taskQueue: taskQueue.name,
-            requestID: requestID.isEmpty ? UUID().uuidString.lowercased() : requestID)
+    /// The start half of StartWorkflowExecution and SignalWithStartWorkflowExecution, validated.
+    func startParameters(_ ns: Namespace, _ r: some StartRequestFields) throws -> StartParameters {
+        try Self.checkID(r.workflowID, "WorkflowId")
+        try Self.checkID(r.workflowType.name, "WorkflowType")
+        try Self.checkID(r.taskQueue.name, "TaskQueue")
+        var p = StartParameters(
+            namespaceID: ns.id, namespaceName: ns.name, workflowID: r.workflowID, workflowType: r.workflowType.name, taskQueue: r.taskQueue.name,
+            requestID: r.requestID.isEmpty ? UUID().uuidString.lowercased() : r.requestID)
+        if r.hasInput { try Self.checkPayloads(r.input, "Input"); p.input = r.input }
+        if r.hasHeader { p.header = r.header }
+        if r.hasWorkflowTaskTimeout { p.workflowTaskTimeoutNanos = nanos(r.workflowTaskTimeout) }
+        if r.hasWorkflowRunTimeout { p.runTimeoutNanos = nanos(r.workflowRunTimeout) }
+        if r.hasWorkflowExecutionTimeout { p.executionTimeoutNanos = nanos(r.workflowExecutionTimeout) }
+        p.identity = r.identity
+        p.reusePolicy = r.workflowIDReusePolicy
+        p.conflictPolicy = r.workflowIDConflictPolicy
+        if r.hasRetryPolicy { p.retryPolicy = r.retryPolicy }
+        if r.hasMemo { p.memo = r.memo }
+        if r.hasSearchAttributes { p.searchAttributes = r.searchAttributes }
+        return p
     }
 
     func startWorkflowExecution(
@@ -24,19 +34,7 @@ extension WorkflowHandler {
         try await call {
             let r = request.message
             let ns = try await namespaces.byName(r.namespace)
-            var p = try startParameters(ns, workflowID: r.workflowID, workflowType: r.workflowType, taskQueue: r.taskQueue, requestID: r.requestID)
-            if r.hasInput { try Self.checkPayloads(r.input, "Input"); p.input = r.input }
-            if r.hasHeader { p.header = r.header }
-            if r.hasWorkflowTaskTimeout { p.workflowTaskTimeoutNanos = nanos(r.workflowTaskTimeout) }
-            if r.hasWorkflowRunTimeout { p.runTimeoutNanos = nanos(r.workflowRunTimeout) }
-            if r.hasWorkflowExecutionTimeout { p.executionTimeoutNanos = nanos(r.workflowExecutionTimeout) }
-            p.identity = r.identity
-            p.reusePolicy = r.workflowIDReusePolicy
-            p.conflictPolicy = r.workflowIDConflictPolicy
-            if r.hasRetryPolicy { p.retryPolicy = r.retryPolicy }
-            if r.hasMemo { p.memo = r.memo }
-            if r.hasSearchAttributes { p.searchAttributes = r.searchAttributes }
-            let (runID, started) = try await engine.startWorkflow(p)
+            let (runID, started) = try await engine.startWorkflow(try startParameters(ns, r))
             var response = Temporal_Api_Workflowservice_V1_StartWorkflowExecutionResponse()
             response.runID = runID
             response.started = started
@@ -52,19 +50,8 @@ extension WorkflowHandler {
             let r = request.message
             let ns = try await namespaces.byName(r.namespace)
             try Self.checkID(r.signalName, "SignalName")
-            var p = try startParameters(ns, workflowID: r.workflowID, workflowType: r.workflowType, taskQueue: r.taskQueue, requestID: r.requestID)
-            if r.hasInput { try Self.checkPayloads(r.input, "Input"); p.input = r.input }
             if r.hasSignalInput { try Self.checkPayloads(r.signalInput, "SignalInput") }
-            if r.hasHeader { p.header = r.header }
-            if r.hasWorkflowTaskTimeout { p.workflowTaskTimeoutNanos = nanos(r.workflowTaskTimeout) }
-            if r.hasWorkflowRunTimeout { p.runTimeoutNanos = nanos(r.workflowRunTimeout) }
-            if r.hasWorkflowExecutionTimeout { p.executionTimeoutNanos = nanos(r.workflowExecutionTimeout) }
-            p.identity = r.identity
-            p.reusePolicy = r.workflowIDReusePolicy
-            p.conflictPolicy = r.workflowIDConflictPolicy
-            if r.hasRetryPolicy { p.retryPolicy = r.retryPolicy }
-            if r.hasMemo { p.memo = r.memo }
-            if r.hasSearchAttributes { p.searchAttributes = r.searchAttributes }
+            var p = try startParameters(ns, r)
             p.signal = (r.signalName, r.hasSignalInput ? r.signalInput : nil, r.hasHeader ? r.header : nil)
             let (runID, started) = try await engine.startWorkflow(p)
             var response = Temporal_Api_Workflowservice_V1_SignalWithStartWorkflowExecutionResponse()
@@ -180,3 +167,33 @@ func nanos(_ d: Google_Protobuf_Duration) -> Int64 {
     let (p, o) = d.seconds.multipliedReportingOverflow(by: 1_000_000_000)
     return o || d.seconds < 0 ? (d.seconds < 0 ? 0 : Int64.max) : p + Int64(d.nanos)
 }
+
+/// The fields StartWorkflowExecution and SignalWithStartWorkflowExecution requests share.
+protocol StartRequestFields {
+    var workflowID: String { get }
+    var workflowType: Temporal_Api_Common_V1_WorkflowType { get }
+    var taskQueue: Temporal_Api_Taskqueue_V1_TaskQueue { get }
+    var requestID: String { get }
+    var identity: String { get }
+    var input: Temporal_Api_Common_V1_Payloads { get }
+    var hasInput: Bool { get }
+    var header: Temporal_Api_Common_V1_Header { get }
+    var hasHeader: Bool { get }
+    var workflowTaskTimeout: Google_Protobuf_Duration { get }
+    var hasWorkflowTaskTimeout: Bool { get }
+    var workflowRunTimeout: Google_Protobuf_Duration { get }
+    var hasWorkflowRunTimeout: Bool { get }
+    var workflowExecutionTimeout: Google_Protobuf_Duration { get }
+    var hasWorkflowExecutionTimeout: Bool { get }
+    var workflowIDReusePolicy: Temporal_Api_Enums_V1_WorkflowIdReusePolicy { get }
+    var workflowIDConflictPolicy: Temporal_Api_Enums_V1_WorkflowIdConflictPolicy { get }
+    var retryPolicy: Temporal_Api_Common_V1_RetryPolicy { get }
+    var hasRetryPolicy: Bool { get }
+    var memo: Temporal_Api_Common_V1_Memo { get }
+    var hasMemo: Bool { get }
+    var searchAttributes: Temporal_Api_Common_V1_SearchAttributes { get }
+    var hasSearchAttributes: Bool { get }
+}
+
+extension Temporal_Api_Workflowservice_V1_StartWorkflowExecutionRequest: StartRequestFields {}
+extension Temporal_Api_Workflowservice_V1_SignalWithStartWorkflowExecutionRequest: StartRequestFields {}
