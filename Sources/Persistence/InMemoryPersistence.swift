@@ -4,6 +4,8 @@ import Synchronization
 /// lock, so each operation is trivially atomic and linearizable. Its order of checks (fence,
 /// run version, current-run row, run existence) and its orders of listing are the ones
 /// `StorePersistence` must match; the conformance suite and the model test hold both to it.
+/// Listing page tokens are offsets into the sorted listing (`u8 1 | u64 offset`): pages of a
+/// listing that changes between calls may skip or repeat items (the store's tokens are keys).
 public final class InMemoryPersistence: Persistence {
     struct CurrentKey: Hashable {
         var namespaceID: String
