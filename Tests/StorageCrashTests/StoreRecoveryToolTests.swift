@@ -151,6 +151,9 @@ struct StoreRecoveryToolTests {
         try expectGolden("dump", normalized(dump.all, directory))
         let dumpJSON = try run(["store", "dump", directory, "--table", "notes", "--json", "--max-value-bytes", "20"])
         try expectGolden("dump-notes-json", normalized(dumpJSON.all, directory))
+        for line in [verifyJSON.stdout, statsJSON.stdout] + dumpJSON.stdout.split(separator: "\n").map(String.init) where !line.isEmpty {
+            #expect((try? JSONSerialization.jsonObject(with: Data(line.utf8))) != nil, "valid JSON: \(line)")
+        }
         let dumpPartition = try run(["store", "dump", directory, "--table", "orders", "--partition", "(\"p0\")", "--limit", "3"])
         try expectGolden("dump-partition", normalized(dumpPartition.all, directory))
         let rows = try run(["store", "dump", directory, "--rows", "--table", "orders"])
