@@ -109,7 +109,7 @@ final class NamespaceRegistry: Sendable {
         do {
             try await store.createNamespace(try ns.record)
         } catch PersistenceError.alreadyExists {
-            throw HistoryError.namespaceAlreadyExists("Namespace already exists.")
+            throw HistoryError.namespaceAlreadyExists("Namespace \"\(name)\" already exists")
         }
         cache.withLock { $0[name] = ns }
         return ns

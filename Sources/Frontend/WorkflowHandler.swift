@@ -43,7 +43,7 @@ struct WorkflowHandler: WS.ServiceProtocol {
     static func checkPayloads(_ payloads: Temporal_Api_Common_V1_Payloads, _ what: String) throws {
         let size = ((try? payloads.serializedBytes()) as [UInt8]?)?.count ?? 0
         guard size <= FrontendLimits.maxPayloadBytes else {
-            throw HistoryError.invalidArgument("\(what) is \(size) bytes, over the \(FrontendLimits.maxPayloadBytes)-byte limit.")
+            throw HistoryError.invalidArgument("Blob data size exceeds limit. (\(what) is \(size) bytes; the limit is \(FrontendLimits.maxPayloadBytes))")
         }
     }
 

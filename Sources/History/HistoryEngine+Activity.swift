@@ -174,7 +174,7 @@ extension HistoryEngine {
         guard token.kind == .activityTask else { throw .invalidArgument("the task token is not an activity task's") }
         guard ms.isRunning else { throw .notFound("workflow execution already completed") }
         guard let activity = ms.activities[token.scheduledEventID], activity.attempt == token.attempt, activity.isStarted else {
-            throw .notFound("activity task not found (it completed, failed, timed out or was retried already)")
+            throw .notFound("invalid activityID or activity already timed out or invoking workflow is completed")
         }
         return activity
     }

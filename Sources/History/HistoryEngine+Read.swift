@@ -16,7 +16,7 @@ struct HistoryPageToken: Equatable {
 
     static func decode(_ bytes: [UInt8]) throws(HistoryError) -> HistoryPageToken {
         var r = ByteReader(bytes, what: "history page token")
-        guard try r.u8() == 1 else { throw .invalidArgument("history page token has an unknown version") }
+        guard try r.u8() == 1 else { throw .invalidArgument("Invalid NextPageToken.") }
         let token = HistoryPageToken(nextEventID: try r.i64())
         try r.finish()
         guard token.nextEventID >= 1 else { throw .invalidArgument("history page token names event \(token.nextEventID)") }

@@ -169,7 +169,7 @@ extension HistoryEngine {
     func startedWorkflowTask(_ ms: MutableState, _ token: TaskToken) throws(HistoryError) -> WorkflowTaskInfo {
         guard ms.isRunning else { throw .notFound("workflow execution already completed") }
         guard let wft = ms.workflowTask, wft.scheduledEventID == token.scheduledEventID, wft.attempt == token.attempt, wft.isStarted else {
-            throw .notFound("workflow task not found (it completed, failed or timed out already)")
+            throw .notFound("Workflow task not found.")
         }
         return wft
     }

@@ -110,7 +110,7 @@ public final class HistoryEngine: Sendable {
             shard.cache(ms)
             return ms
         } catch PersistenceError.notFound {
-            throw .notFound("workflow execution not found: workflow id \(key.workflowID), run id \(key.runID)")
+            throw .notFound("workflow not found for ID: \(key.workflowID)")
         } catch {
             throw HistoryError.from(error)
         }
@@ -122,7 +122,7 @@ public final class HistoryEngine: Sendable {
         do {
             return try await persistence.getCurrentExecution(shardID: shard.id, namespaceID: namespaceID, workflowID: workflowID).runID
         } catch PersistenceError.notFound {
-            throw .notFound("workflow execution not found: workflow id \(workflowID)")
+            throw .notFound("workflow not found for ID: \(workflowID)")
         } catch {
             throw HistoryError.from(error)
         }

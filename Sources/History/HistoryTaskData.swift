@@ -169,13 +169,19 @@ public struct TaskToken: Equatable, Sendable {
     }
 
     public static func decode(_ bytes: [UInt8]) throws(HistoryError) -> TaskToken {
-        guard !bytes.isEmpty else { throw .invalidArgument("task token is empty") }
+        guard !bytes.isEmpty else { throw .invalidArgument("Task token not set on request.") }
+        // Temporal's wording, with what was wrong after it.
+        func malformed(_ reason: String) -> HistoryError { .invalidArgument("Error deserializing task token. (\(reason))") }
         var r = ByteReader(bytes, what: "task token")
-        guard try r.u8() == 1 else { throw .invalidArgument("task token has an unknown version") }
-        guard let kind = Kind(rawValue: try r.u8()) else { throw .invalidArgument("task token has an unknown kind") }
-        let key = WorkflowKey(namespaceID: try r.string(), workflowID: try r.string(), runID: try r.string())
-        let token = TaskToken(kind: kind, key: key, scheduledEventID: try r.i64(), attempt: try r.i32(), queryID: try r.string())
-        try r.finish()
-        return token
+        do throws(HistoryError) {
+            guard try r.u8() == 1 else { throw malformed("unknown version") }
+            guard let kind = Kind(rawValue: try r.u8()) else { throw malformed("unknown kind") }
+            let key = WorkflowKey(namespaceID: try r.string(), workflowID: try r.string(), runID: try r.string())
+            let token = TaskToken(kind: kind, key: key, scheduledEventID: try r.i64(), attempt: try r.i32(), queryID: try r.string())
+            try r.finish()
+            return token
+        } catch .invalidArgument(let m) where !m.hasPrefix("Error deserializing") {
+            throw malformed(m)
+        }
     }
 }

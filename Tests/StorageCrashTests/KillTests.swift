@@ -126,7 +126,9 @@ struct KillTests {
         process.arguments = arguments
         let output = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
         process.standardOutput = output
-        process.standardError = stderr ? output : FileHandle.standardError
+        // Never the test runner's own stderr: a child outliving a crashed test process would hold
+        // that pipe open and `swift test` would wait for it forever.
+        process.standardError = stderr ? output : FileHandle(forWritingAtPath: "/dev/null")
         try process.run()
         return process
     }
