@@ -25,7 +25,7 @@ struct ActivityWorker: Sendable {
         request.identity = context.identity
         while !Task.isCancelled {
             do {
-                let task = try await client.rpc.pollActivityTaskQueue(request, options: .timeout(BenchLimits.pollTimeout))
+                let task = try await client.call { try await $0.pollActivityTaskQueue(request, options: .timeout(BenchLimits.pollTimeout)) }
                 backoff.reset()
                 if task.taskToken.isEmpty { continue }
                 context.stats.recordTransition()
@@ -53,7 +53,7 @@ struct ActivityWorker: Sendable {
             failed.identity = context.identity
             failed.failure.message = reason
             failed.failure.applicationFailureInfo.nonRetryable = true
-            _ = try await client.rpc.respondActivityTaskFailed(failed, options: .timeout(BenchLimits.rpcTimeout))
+            _ = try await client.call { try await $0.respondActivityTaskFailed(failed, options: .timeout(BenchLimits.rpcTimeout)) }
             return
         }
         var completed = Temporal_Api_Workflowservice_V1_RespondActivityTaskCompletedRequest()
@@ -61,7 +61,7 @@ struct ActivityWorker: Sendable {
         completed.taskToken = task.taskToken
         completed.identity = context.identity
         completed.result = Payloads.payloads(WorkloadScript.activityResult(input: input))
-        _ = try await client.rpc.respondActivityTaskCompleted(completed, options: .timeout(BenchLimits.rpcTimeout))
+        _ = try await client.call { try await $0.respondActivityTaskCompleted(completed, options: .timeout(BenchLimits.rpcTimeout)) }
         context.stats.recordTransition()
     }
 }

@@ -40,6 +40,12 @@ public struct BenchCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Activity task pollers (default: concurrency/4, 4...64).")
     public var activityPollers: Int?
 
+    @Flag(name: .long, help: "Run no worker: only start workflows and check their results; another process (an SDK worker) must poll --task-queue.")
+    public var externalWorker = false
+
+    @Option(name: .long, help: "Task queue to start the workflows on (default: one of this run's own). Required with --external-worker.")
+    public var taskQueue: String?
+
     @Flag(name: .long, help: "Print one JSON object on stdout instead of the text summary.")
     public var json = false
 
@@ -62,7 +68,9 @@ public struct BenchCommand: AsyncParsableCommand {
             warmupWorkflows: warmup,
             workflowTimeoutSeconds: workflowTimeout,
             workflowPollers: workflowPollers,
-            activityPollers: activityPollers
+            activityPollers: activityPollers,
+            taskQueue: taskQueue,
+            externalWorker: externalWorker
         )
         let problems = configuration.problems()
         guard problems.isEmpty else {

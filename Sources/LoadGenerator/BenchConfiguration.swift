@@ -9,6 +9,10 @@ public struct BenchConfiguration: Sendable, Equatable {
     public var workflowTimeoutSeconds: Int
     public var workflowPollers: Int
     public var activityPollers: Int
+    /// The task queue to start workflows on; nil: a fresh one per run (`annals-bench-<workload>-<run id>`).
+    public var taskQueue: String?
+    /// No scripted worker: another process (an SDK worker) polls `taskQueue`.
+    public var externalWorker: Bool
 
     public init(
         target: Target,
@@ -19,7 +23,9 @@ public struct BenchConfiguration: Sendable, Equatable {
         warmupWorkflows: Int = BenchLimits.defaultWarmupWorkflows,
         workflowTimeoutSeconds: Int = BenchLimits.defaultWorkflowTimeoutSeconds,
         workflowPollers: Int? = nil,
-        activityPollers: Int? = nil
+        activityPollers: Int? = nil,
+        taskQueue: String? = nil,
+        externalWorker: Bool = false
     ) {
         self.target = target
         self.namespace = namespace
@@ -30,6 +36,8 @@ public struct BenchConfiguration: Sendable, Equatable {
         self.workflowTimeoutSeconds = workflowTimeoutSeconds
         self.workflowPollers = workflowPollers ?? BenchLimits.defaultPollers(concurrency: concurrency)
         self.activityPollers = activityPollers ?? BenchLimits.defaultPollers(concurrency: concurrency)
+        self.taskQueue = taskQueue
+        self.externalWorker = externalWorker
     }
 
     /// Every problem with the configuration, as user-facing messages; empty when it is valid.
@@ -58,6 +66,12 @@ public struct BenchConfiguration: Sendable, Equatable {
         for (name, value) in [("--workflow-pollers", workflowPollers), ("--activity-pollers", activityPollers)]
         where !(1...BenchLimits.maxPollers).contains(value) {
             problems.append("\(name) must be between 1 and \(BenchLimits.maxPollers), got \(value)")
+        }
+        if let taskQueue, taskQueue.isEmpty {
+            problems.append("--task-queue must not be empty")
+        }
+        if externalWorker && taskQueue == nil {
+            problems.append("--external-worker needs --task-queue (the queue the external worker polls)")
         }
         return problems
     }

@@ -16,10 +16,11 @@ public struct BenchRunner: Sendable {
         let stats = RunStats(measuring: configuration.warmupWorkflows == 0)
         let context = WorkerContext(
             namespace: configuration.namespace,
-            taskQueue: "annals-bench-\(configuration.workload.rawValue)-\(runID)",
+            taskQueue: configuration.taskQueue ?? "annals-bench-\(configuration.workload.rawValue)-\(runID)",
             identity: "annals-bench-\(ProcessInfo.processInfo.processIdentifier)@\(ProcessInfo.processInfo.hostName)",
             workload: configuration.workload,
             workflowTimeoutSeconds: configuration.workflowTimeoutSeconds,
+            externalWorker: configuration.externalWorker,
             stats: stats
         )
         let starterClients = try ClientPool(
@@ -34,7 +35,12 @@ public struct BenchRunner: Sendable {
             target: configuration.target,
             connections: ClientPool.connections(forStreams: configuration.activityPollers)
         )
-        let pools = [starterClients, workflowClients] + (configuration.workload.usesActivities ? [activityClients] : [])
+        let pools: [ClientPool]
+        if configuration.externalWorker {
+            pools = [starterClients]
+        } else {
+            pools = [starterClients, workflowClients] + (configuration.workload.usesActivities ? [activityClients] : [])
+        }
 
         return try await withThrowingTaskGroup(of: Void.self) { connections in
             for pool in pools {
@@ -63,10 +69,12 @@ public struct BenchRunner: Sendable {
         activityClients: ClientPool
     ) async -> BenchReport {
         await withTaskGroup(of: Void.self) { workers in
-            workers.addTask {
-                await WorkflowTaskWorker(clients: workflowClients, pollers: configuration.workflowPollers, context: context).run()
+            if !configuration.externalWorker {
+                workers.addTask {
+                    await WorkflowTaskWorker(clients: workflowClients, pollers: configuration.workflowPollers, context: context).run()
+                }
             }
-            if configuration.workload.usesActivities {
+            if configuration.workload.usesActivities && !configuration.externalWorker {
                 workers.addTask {
                     await ActivityWorker(clients: activityClients, pollers: configuration.activityPollers, context: context).run()
                 }

@@ -14,16 +14,29 @@ typealias HTTP2Client = GRPCClient<HTTP2ClientTransport.Posix>
 /// nearly every request they receive, and swift-nio-http2, under grpc-swift's client transport,
 /// closes a connection (GOAWAY ENHANCE_YOUR_CALM) after 200 PINGs in 30 s, a limit the transport
 /// does not let us raise. A connection that stops sending requests gets no more PINGs, so each
-/// connection is retired (gracefully: in-flight calls finish) before it has sent 200 requests.
+/// connection is retired before it has sent 200 requests.
+///
+/// A retired connection is shut down only once every call that was handed it has returned. Shutting
+/// it down at once raced with the call handed out just before: its HTTP/2 stream might not be
+/// open yet, the transport then saw no open streams and closed the connection straight away, and
+/// that call failed with UNAVAILABLE "Stream unexpectedly closed".
 final class ClientPool: Sendable {
     private struct Slot {
         var client: HTTP2Client
         var calls = 0
     }
 
+    private struct State {
+        var slots: [Slot]
+        /// Calls running per connection (every connection handed out, current or retired).
+        var inFlight: [ObjectIdentifier: Int] = [:]
+        /// Retired connections that still have calls running; shut down when the last returns.
+        var draining: [ObjectIdentifier: HTTP2Client] = [:]
+    }
+
     private let target: Target
     private let maxCallsPerConnection: Int
-    private let slots: Mutex<[Slot]>
+    private let state: Mutex<State>
     private let newClients: AsyncStream<HTTP2Client>
     private let newClientsContinuation: AsyncStream<HTTP2Client>.Continuation
 
@@ -38,7 +51,7 @@ final class ClientPool: Sendable {
             newClientsContinuation.yield(client)
             slots.append(Slot(client: client))
         }
-        self.slots = Mutex(slots)
+        self.state = Mutex(State(slots: slots))
     }
 
     private static func makeClient(target: Target) throws -> HTTP2Client {
@@ -54,21 +67,52 @@ final class ClientPool: Sendable {
         max(1, (streams + BenchLimits.maxStreamsPerConnection - 1) / BenchLimits.maxStreamsPerConnection)
     }
 
-    /// A client for one RPC by the `index`-th user (round robin over the connections).
-    func client(_ index: Int) -> WorkflowServiceClient {
-        let (client, retired) = slots.withLock { slots -> (HTTP2Client, HTTP2Client?) in
-            let slot = index % slots.count
+    /// Runs one RPC of the `index`-th user (round robin over the connections) on its current
+    /// connection, which stays open at least until `body` returns.
+    func call<Result: Sendable>(
+        _ index: Int, _ body: (WorkflowServiceClient) async throws -> Result
+    ) async throws -> Result {
+        let (client, retired) = acquire(index)
+        retired?.beginGracefulShutdown()
+        defer { release(client)?.beginGracefulShutdown() }
+        return try await body(WorkflowServiceClient(wrapping: client))
+    }
+
+    /// The user's connection, counted as in use; and a connection to shut down now, if this
+    /// call retired one that had no calls running.
+    private func acquire(_ index: Int) -> (HTTP2Client, HTTP2Client?) {
+        state.withLock { state -> (HTTP2Client, HTTP2Client?) in
+            let slot = index % state.slots.count
             var retired: HTTP2Client?
-            if slots[slot].calls >= maxCallsPerConnection, let fresh = try? Self.makeClient(target: target) {
-                retired = slots[slot].client
-                slots[slot] = Slot(client: fresh)
+            if state.slots[slot].calls >= maxCallsPerConnection, let fresh = try? Self.makeClient(target: target) {
+                let old = state.slots[slot].client
+                if state.inFlight[ObjectIdentifier(old), default: 0] > 0 {
+                    state.draining[ObjectIdentifier(old)] = old
+                } else {
+                    retired = old
+                }
+                state.slots[slot] = Slot(client: fresh)
                 newClientsContinuation.yield(fresh)
             }
-            slots[slot].calls += 1
-            return (slots[slot].client, retired)
+            state.slots[slot].calls += 1
+            let client = state.slots[slot].client
+            state.inFlight[ObjectIdentifier(client), default: 0] += 1
+            return (client, retired)
         }
-        retired?.beginGracefulShutdown()
-        return WorkflowServiceClient(wrapping: client)
+    }
+
+    /// Ends one call on `client`; returns it if it was retired and this was its last call.
+    private func release(_ client: HTTP2Client) -> HTTP2Client? {
+        state.withLock { state -> HTTP2Client? in
+            let id = ObjectIdentifier(client)
+            let left = state.inFlight[id, default: 1] - 1
+            if left > 0 {
+                state.inFlight[id] = left
+                return nil
+            }
+            state.inFlight[id] = nil
+            return state.draining.removeValue(forKey: id)
+        }
     }
 
     /// Runs every connection, including replacements, until `beginGracefulShutdown()` and until
@@ -81,10 +125,12 @@ final class ClientPool: Sendable {
         }
     }
 
+    /// Shuts the current connections down (in-flight calls finish); retired ones still draining
+    /// shut down when their last call returns.
     func beginGracefulShutdown() {
-        let clients = slots.withLock { slots in
+        let clients = state.withLock { state in
             newClientsContinuation.finish()
-            return slots.map(\.client)
+            return state.slots.map(\.client)
         }
         for client in clients {
             client.beginGracefulShutdown()
@@ -109,12 +155,14 @@ extension Error {
     }
 }
 
-/// One user's handle on a pool: each `rpc` access picks that user's current connection.
+/// One user's handle on a pool: each call runs on that user's current connection.
 struct PooledClient: Sendable {
     let pool: ClientPool
     let index: Int
 
-    var rpc: WorkflowServiceClient { pool.client(index) }
+    func call<Result: Sendable>(_ body: (WorkflowServiceClient) async throws -> Result) async throws -> Result {
+        try await pool.call(index, body)
+    }
 }
 
 extension ClientPool {

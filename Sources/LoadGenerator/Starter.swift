@@ -62,7 +62,7 @@ struct Starter: Sendable {
             if let (kind, message) = CloseCheck.problem(with: event, workload: context.workload, workflowID: workflowID) {
                 context.stats.recordError(kind, message)
             } else {
-                context.stats.recordCompleted(latency: latency, extraTransitions: context.workload == .timer ? 1 : 0)
+                context.stats.recordCompleted(latency: latency, extraTransitions: extraTransitions)
             }
         case .timedOut:
             context.stats.recordError(.stuck, "not closed within \(context.workflowTimeoutSeconds) s")
@@ -70,6 +70,13 @@ struct Starter: Sendable {
         case .failed(let error):
             context.stats.recordError(.history, describe(error))
         }
+    }
+
+    /// Transitions credited when a workflow completes: the timer firing, which no worker call
+    /// shows; with an external worker, everything the starter did not count itself.
+    private var extraTransitions: Int {
+        guard context.externalWorker else { return context.workload == .timer ? 1 : 0 }
+        return context.workload.nominalTransitions - 1 - (context.workload == .signal ? 1 : 0)
     }
 
     private func start(workflowID: String, client: PooledClient) async throws -> String {
@@ -85,7 +92,7 @@ struct Starter: Sendable {
         request.requestID = UUID().uuidString.lowercased()
         // The same request_id on a retry makes the start idempotent.
         let response = try await withRetries {
-            try await client.rpc.startWorkflowExecution(request, options: .timeout(BenchLimits.rpcTimeout))
+            try await client.call { try await $0.startWorkflowExecution(request, options: .timeout(BenchLimits.rpcTimeout)) }
         }
         return response.runID
     }
@@ -99,7 +106,7 @@ struct Starter: Sendable {
         request.identity = context.identity
         request.requestID = UUID().uuidString.lowercased()
         _ = try await withRetries {
-            try await client.rpc.signalWorkflowExecution(request, options: .timeout(BenchLimits.rpcTimeout))
+            try await client.call { try await $0.signalWorkflowExecution(request, options: .timeout(BenchLimits.rpcTimeout)) }
         }
     }
 
@@ -124,10 +131,12 @@ struct Starter: Sendable {
             let remaining = deadline - ContinuousClock.now
             guard remaining > .zero else { return .timedOut }
             do {
-                let response = try await client.rpc.getWorkflowExecutionHistory(
-                    request,
-                    options: .timeout(min(remaining, BenchLimits.historyLongPollTimeout))
-                )
+                let response = try await client.call {
+                    try await $0.getWorkflowExecutionHistory(
+                        request,
+                        options: .timeout(min(remaining, BenchLimits.historyLongPollTimeout))
+                    )
+                }
                 if let event = response.history.events.last {
                     return .closed(event)
                 }
@@ -155,7 +164,7 @@ struct Starter: Sendable {
         request.workflowExecution = execution
         request.reason = reason
         request.identity = context.identity
-        _ = try? await client.rpc.terminateWorkflowExecution(request, options: .timeout(BenchLimits.cleanupTimeout))
+        _ = try? await client.call { try await $0.terminateWorkflowExecution(request, options: .timeout(BenchLimits.cleanupTimeout)) }
     }
 }
 

@@ -5,6 +5,8 @@ struct WorkerContext: Sendable {
     var identity: String
     var workload: Workload
     var workflowTimeoutSeconds: Int
+    /// No scripted worker runs in this process (see `BenchConfiguration.externalWorker`).
+    var externalWorker = false
     var stats: RunStats
 }
 

@@ -28,7 +28,7 @@ struct WorkflowTaskWorker: Sendable {
         while !Task.isCancelled {
             do {
                 var task: Temporal_Api_Workflowservice_V1_PollWorkflowTaskQueueResponse? =
-                    try await client.rpc.pollWorkflowTaskQueue(request, options: .timeout(BenchLimits.pollTimeout))
+                    try await client.call { try await $0.pollWorkflowTaskQueue(request, options: .timeout(BenchLimits.pollTimeout)) }
                 backoff.reset()
                 // An empty response is an idle long poll ending; a reply may carry the next task inline.
                 while let current = task, !current.taskToken.isEmpty {
@@ -61,12 +61,17 @@ struct WorkflowTaskWorker: Sendable {
         reply.commands = script.map {
             $0.command(taskQueue: context.taskQueue, activityScheduleToCloseSeconds: Int64(context.workflowTimeoutSeconds))
         }
-        let response = try await client.rpc.respondWorkflowTaskCompleted(reply, options: .timeout(BenchLimits.rpcTimeout))
+        let response = try await client.call { try await $0.respondWorkflowTaskCompleted(reply, options: .timeout(BenchLimits.rpcTimeout)) }
         context.stats.recordTransition()
         return response.hasWorkflowTask ? response.workflowTask : nil
     }
 
     /// The task's history, with any further pages fetched.
+    ///
+    /// A task handed back inline by RespondWorkflowTaskCompleted (`return_new_workflow_task`) may
+    /// carry only the events after the previous task (the real server does this, assuming the
+    /// worker still has the rest); then, as when a task carries no events, the whole history is
+    /// read from the first event.
     private func fullHistory(
         of task: Temporal_Api_Workflowservice_V1_PollWorkflowTaskQueueResponse,
         client: PooledClient
@@ -74,6 +79,15 @@ struct WorkflowTaskWorker: Sendable {
         var events = task.history.events
         var pageToken = task.nextPageToken
         var pages = 0
+        if events.first?.eventID != 1 {
+            pages = 1
+            var request = Temporal_Api_Workflowservice_V1_GetWorkflowExecutionHistoryRequest()
+            request.namespace = context.namespace
+            request.execution = task.workflowExecution
+            let page = try await client.call { try await $0.getWorkflowExecutionHistory(request, options: .timeout(BenchLimits.rpcTimeout)) }
+            events = page.history.events
+            pageToken = page.nextPageToken
+        }
         while !pageToken.isEmpty {
             pages += 1
             guard pages <= BenchLimits.maxHistoryPages else {
@@ -83,7 +97,7 @@ struct WorkflowTaskWorker: Sendable {
             request.namespace = context.namespace
             request.execution = task.workflowExecution
             request.nextPageToken = pageToken
-            let page = try await client.rpc.getWorkflowExecutionHistory(request, options: .timeout(BenchLimits.rpcTimeout))
+            let page = try await client.call { try await $0.getWorkflowExecutionHistory(request, options: .timeout(BenchLimits.rpcTimeout)) }
             events.append(contentsOf: page.history.events)
             pageToken = page.nextPageToken
         }

@@ -24,4 +24,17 @@ public enum Workload: String, CaseIterable, Sendable, Codable {
     }
 
     var usesActivities: Bool { activityCount > 0 }
+
+    /// State transitions of one workflow as the scripted worker runs it (docs/load-generator.md):
+    /// the start, each workflow or activity task handed out and completed, the signal, the timer
+    /// firing. With an external worker they cannot be counted from here; this is credited instead.
+    var nominalTransitions: Int {
+        switch self {
+        case .empty: 3
+        case .activity: 7
+        case .activities10: 3 + 4 * BenchLimits.activities10Count
+        case .timer: 6
+        case .signal: 4
+        }
+    }
 }

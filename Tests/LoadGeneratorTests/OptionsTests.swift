@@ -82,4 +82,24 @@ struct OptionsTests {
             try BenchCommand.parse(["--target", "127.0.0.1:7233", "--workload", "empty", "--concurrency", "0"])
         }
     }
+
+    @Test func externalWorkerNeedsATaskQueue() throws {
+        #expect(throws: (any Error).self) {
+            try BenchCommand.parse(["--target", "127.0.0.1:7233", "--workload", "empty", "--external-worker"])
+        }
+        #expect(throws: (any Error).self) {
+            try BenchCommand.parse(["--target", "127.0.0.1:7233", "--workload", "empty", "--task-queue", ""])
+        }
+        let command = try BenchCommand.parse([
+            "--target", "127.0.0.1:7233", "--workload", "signal", "--external-worker", "--task-queue", "sdk-queue",
+        ])
+        let configuration = try command.benchConfiguration()
+        #expect(configuration.externalWorker)
+        #expect(configuration.taskQueue == "sdk-queue")
+        #expect(try BenchCommand.parse(["--target", "127.0.0.1:7233", "--workload", "empty"]).benchConfiguration().taskQueue == nil)
+    }
+
+    @Test func nominalTransitionsMatchTheDocumentedCounts() {
+        #expect(Workload.allCases.map(\.nominalTransitions) == [3, 7, 43, 6, 4])
+    }
 }
