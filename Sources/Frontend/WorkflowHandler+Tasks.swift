@@ -10,7 +10,7 @@ extension WorkflowHandler {
     func pollWorkflowTaskQueue(
         request: ServerRequest<Temporal_Api_Workflowservice_V1_PollWorkflowTaskQueueRequest>, context: ServerContext
     ) async throws -> ServerResponse<Temporal_Api_Workflowservice_V1_PollWorkflowTaskQueueResponse> {
-        try await call {
+        try await longPoll {
             let r = request.message
             let ns = try await namespaces.byName(r.namespace)
             try Self.checkID(r.taskQueue.name, "TaskQueue")
@@ -48,7 +48,7 @@ extension WorkflowHandler {
     func pollActivityTaskQueue(
         request: ServerRequest<Temporal_Api_Workflowservice_V1_PollActivityTaskQueueRequest>, context: ServerContext
     ) async throws -> ServerResponse<Temporal_Api_Workflowservice_V1_PollActivityTaskQueueResponse> {
-        try await call {
+        try await longPoll {
             let r = request.message
             let ns = try await namespaces.byName(r.namespace)
             try Self.checkID(r.taskQueue.name, "TaskQueue")
@@ -167,8 +167,12 @@ extension WorkflowHandler {
     func shutdownWorker(
         request: ServerRequest<Temporal_Api_Workflowservice_V1_ShutdownWorkerRequest>, context: ServerContext
     ) async throws -> ServerResponse<Temporal_Api_Workflowservice_V1_ShutdownWorkerResponse> {
-        // Sticky queues are not used, so there is nothing to release.
-        ServerResponse(message: Temporal_Api_Workflowservice_V1_ShutdownWorkerResponse())
+        try await call {
+            let r = request.message
+            let ns = try await namespaces.byName(r.namespace)
+            await engine.stickyQueueShutDown(namespaceID: ns.id, name: r.stickyTaskQueue)
+            return Temporal_Api_Workflowservice_V1_ShutdownWorkerResponse()
+        }
     }
 
     func describeTaskQueue(

@@ -7,7 +7,7 @@ extension WorkflowHandler {
     func updateWorkflowExecution(
         request: ServerRequest<Temporal_Api_Workflowservice_V1_UpdateWorkflowExecutionRequest>, context: ServerContext
     ) async throws -> ServerResponse<Temporal_Api_Workflowservice_V1_UpdateWorkflowExecutionResponse> {
-        try await call {
+        try await longPoll {
             let r = request.message
             let ns = try await namespaces.byName(r.namespace)
             if r.request.input.hasArgs { try Self.checkPayloads(r.request.input.args, "Update input") }
@@ -30,7 +30,7 @@ extension WorkflowHandler {
     func pollWorkflowExecutionUpdate(
         request: ServerRequest<Temporal_Api_Workflowservice_V1_PollWorkflowExecutionUpdateRequest>, context: ServerContext
     ) async throws -> ServerResponse<Temporal_Api_Workflowservice_V1_PollWorkflowExecutionUpdateResponse> {
-        try await call {
+        try await longPoll {
             let r = request.message
             let ns = try await namespaces.byName(r.namespace)
             let key = try await key(ns, r.updateRef.workflowExecution)

@@ -115,7 +115,7 @@ extension WorkflowHandler {
     func getWorkflowExecutionHistory(
         request: ServerRequest<Temporal_Api_Workflowservice_V1_GetWorkflowExecutionHistoryRequest>, context: ServerContext
     ) async throws -> ServerResponse<Temporal_Api_Workflowservice_V1_GetWorkflowExecutionHistoryResponse> {
-        try await call {
+        try await longPoll {
             let r = request.message
             let ns = try await namespaces.byName(r.namespace)
             let key = try await key(ns, r.execution)
@@ -142,7 +142,7 @@ extension WorkflowHandler {
     func queryWorkflow(
         request: ServerRequest<Temporal_Api_Workflowservice_V1_QueryWorkflowRequest>, context: ServerContext
     ) async throws -> ServerResponse<Temporal_Api_Workflowservice_V1_QueryWorkflowResponse> {
-        try await call {
+        try await longPoll {
             let r = request.message
             let ns = try await namespaces.byName(r.namespace)
             try Self.checkID(r.query.queryType, "QueryType")

@@ -33,6 +33,25 @@ struct WorkflowHandler: WS.ServiceProtocol {
         }
     }
 
+    /// Runs a long poll so that the client going away cancels it. grpc-swift reports a client's
+    /// RST_STREAM as RPC cancellation, not as cancellation of the handler's task; without this a
+    /// poll abandoned by a worker that shut down would still be handed a task, which would then
+    /// wait for its timeout.
+    func longPoll<R: Sendable>(_ body: @escaping @Sendable () async throws -> R) async throws -> ServerResponse<R> {
+        try await call {
+            let task = Task { try await body() }
+            return try await withTaskCancellationHandler {
+                try await withRPCCancellationHandler {
+                    try await task.value
+                } onCancelRPC: {
+                    task.cancel()
+                }
+            } onCancel: {
+                task.cancel()
+            }
+        }
+    }
+
     static func checkID(_ value: String, _ what: String) throws {
         guard !value.isEmpty else { throw HistoryError.invalidArgument("\(what) is not set on request.") }
         guard value.utf8.count <= FrontendLimits.maxIDBytes else {

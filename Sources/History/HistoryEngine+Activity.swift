@@ -97,6 +97,10 @@ extension HistoryEngine {
             guard let item = await activityMatcher.poll(queue, identity: identity, nowNanos: clock.nowNanos(), timeout: remaining) else {
                 return PollActivityTaskResponse()
             }
+            if Task.isCancelled {
+                activityMatcher.offer(item, to: queue, urgent: true)
+                return PollActivityTaskResponse()
+            }
             if let response = try await startActivity(item, namespaceName: namespaceName, identity: identity) { return response }
         }
     }

@@ -90,6 +90,8 @@ extension HistoryEngine {
             return true
         case .workflowTaskTimeout(let id, let attempt):
             return workflowTaskTimedOut(&tx, scheduledEventID: id, attempt: attempt)
+        case .stickyScheduleToStart(let id):
+            return stickyTaskTimedOut(&tx, scheduledEventID: id)
         case .activityTimeout, .activityRetry:
             return activityTimer(timer, tx: &tx)
         case .workflowRunTimeout:

@@ -35,6 +35,11 @@ extension HistoryEngine {
             guard let item = await workflowMatcher.poll(queue, identity: identity, nowNanos: clock.nowNanos(), timeout: remaining) else {
                 return PollWorkflowTaskResponse()
             }
+            if Task.isCancelled {
+                // The poller left as the task reached it: keep the task for the next one.
+                workflowMatcher.offer(item, to: queue, urgent: true)
+                return PollWorkflowTaskResponse()
+            }
             switch item {
             case .workflowTask(let key, let scheduledEventID):
                 if let response = try await startWorkflowTask(key, scheduledEventID: scheduledEventID, identity: identity) {
@@ -68,6 +73,8 @@ extension HistoryEngine {
                 wft.startRequestID = requestID
                 tx.complete(.transfer, wft.transferTask)
                 wft.transferTask = nil
+                tx.complete(.timer, wft.scheduleToStartTask)
+                wft.scheduleToStartTask = nil
                 wft.timeoutTask = tx.addTimerTask(
                     .workflowTaskTimeout(scheduledEventID: scheduledEventID, attempt: wft.attempt), at: tx.now + wft.startToCloseNanos)
                 tx.ms.workflowTask = wft
@@ -91,7 +98,9 @@ extension HistoryEngine {
         response.workflowExecutionTaskQueue.kind = .normal
         response.scheduledTime = ProtoTime.timestamp(wft.scheduledTime)
         response.startedTime = ProtoTime.timestamp(wft.startedTime)
-        let (events, token) = try await readHistory(ms, from: 1, through: wft.startedEventID, pageEvents: configuration.historyPageEvents)
+        // A sticky worker has the run cached: it gets only what happened since its last task.
+        let from = wft.sticky == true && ms.lastCompletedWorkflowTaskStartedEventID > 0 ? ms.lastCompletedWorkflowTaskStartedEventID + 1 : 1
+        let (events, token) = try await readHistory(ms, from: from, through: wft.startedEventID, pageEvents: configuration.historyPageEvents)
         response.history = Temporal_Api_History_V1_History()
         response.history.events = events
         if let token { response.nextPageToken = Data(token.encode()) }
@@ -125,6 +134,13 @@ extension HistoryEngine {
             tx.complete(.timer, wft.timeoutTask)
             tx.ms.workflowTask = nil
             tx.ms.workflowTaskFailures = 0
+            if request.hasStickyAttributes && !request.stickyAttributes.workerTaskQueue.name.isEmpty {
+                tx.ms.stickyQueue = request.stickyAttributes.workerTaskQueue.name
+                let timeout = ProtoTime.nanos(request.stickyAttributes.scheduleToStartTimeout)
+                tx.ms.stickyScheduleToStartNanos = timeout > 0 ? timeout : nil
+            } else {
+                tx.ms.stickyQueue = nil
+            }
             tx.ms.lastCompletedWorkflowTaskStartedEventID = wft.startedEventID
             var referenced: Set<String> = []
             for command in request.commands {
@@ -200,6 +216,37 @@ extension HistoryEngine {
         tx.ms.workflowTaskFailures += 1
         tx.flushBufferedEvents()
         tx.scheduleWorkflowTask()
+    }
+
+    /// No sticky poller took the task in time: WorkflowTaskTimedOut (schedule-to-start), and the
+    /// task goes to the normal queue with full history (not counted as a failed attempt).
+    func stickyTaskTimedOut(_ tx: inout WorkflowTransaction, scheduledEventID: Int64) -> Bool {
+        guard tx.ms.isRunning, let wft = tx.ms.workflowTask, wft.scheduledEventID == scheduledEventID, !wft.isStarted, wft.sticky == true else {
+            return false
+        }
+        tx.addEvent(.workflowTaskTimedOut) {
+            $0.workflowTaskTimedOutEventAttributes.scheduledEventID = wft.scheduledEventID
+            $0.workflowTaskTimedOutEventAttributes.timeoutType = .scheduleToStart
+        }
+        tx.complete(.transfer, wft.transferTask)
+        tx.ms.workflowTask = nil
+        tx.ms.stickyQueue = nil
+        tx.scheduleWorkflowTask()
+        return true
+    }
+
+    /// ShutdownWorker: the worker's sticky queue takes no more tasks; what waits there moves to
+    /// the runs' normal queues now rather than after the schedule-to-start timeout.
+    public func stickyQueueShutDown(namespaceID: String, name: String) async {
+        guard !name.isEmpty else { return }
+        shards.first?.stickyQueues.markDead(name)
+        let queue = TaskQueueMatcher<WorkflowQueueItem>.QueueName(namespaceID: namespaceID, name: name, kind: .workflow)
+        for item in workflowMatcher.drain(queue) {
+            guard case .workflowTask(let key, let id) = item else { continue }
+            _ = try? await update(key) { (tx: inout WorkflowTransaction) throws(HistoryError) -> Bool in
+                self.stickyTaskTimedOut(&tx, scheduledEventID: id)
+            }
+        }
     }
 
     /// The workflow task start-to-close timeout.

@@ -69,8 +69,9 @@ public final class HistoryEngine: Sendable {
         logger: @escaping @Sendable (String) -> Void = { _ in }
     ) async throws -> HistoryEngine {
         var shards: [Shard] = []
+        let sticky = StickyQueues()
         for id in 0..<configuration.shardCount {
-            shards.append(try await Shard.acquire(Int32(id), persistence: persistence))
+            shards.append(try await Shard.acquire(Int32(id), persistence: persistence, stickyQueues: sticky))
         }
         let engine = HistoryEngine(persistence: persistence, configuration: configuration, clock: clock, shards: shards, logger: logger)
         for (index, shard) in shards.enumerated() {

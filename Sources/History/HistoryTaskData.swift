@@ -76,6 +76,7 @@ enum TimerTask: Equatable, Sendable {
     case activityTimeout(scheduledEventID: Int64, attempt: Int32, kind: TimeoutKind)
     case activityRetry(scheduledEventID: Int64, attempt: Int32)
     case workflowRunTimeout
+    case stickyScheduleToStart(scheduledEventID: Int64)
 
     // Part of the on-disk format. Never change; add a new kind instead.
     private enum Kind: UInt8 {
@@ -84,6 +85,7 @@ enum TimerTask: Equatable, Sendable {
         case activityTimeout = 3
         case activityRetry = 4
         case workflowRunTimeout = 5
+        case stickyScheduleToStart = 6
     }
 
     func encode() -> [UInt8] {
@@ -108,6 +110,9 @@ enum TimerTask: Equatable, Sendable {
             w.i32(attempt)
         case .workflowRunTimeout:
             w.u8(Kind.workflowRunTimeout.rawValue)
+        case .stickyScheduleToStart(let id):
+            w.u8(Kind.stickyScheduleToStart.rawValue)
+            w.i64(id)
         }
         return w.bytes
     }
@@ -124,6 +129,7 @@ enum TimerTask: Equatable, Sendable {
             return .activityTimeout(scheduledEventID: id, attempt: attempt, kind: kind)
         case .activityRetry: return .activityRetry(scheduledEventID: try r.i64(), attempt: try r.i32())
         case .workflowRunTimeout: return .workflowRunTimeout
+        case .stickyScheduleToStart: return .stickyScheduleToStart(scheduledEventID: try r.i64())
         case nil: throw .internal("unknown timer task kind \(bytes[0])")
         }
     }

@@ -56,6 +56,10 @@ public struct MutableState: Codable, Sendable, Equatable {
     public var children: [Int64: ChildInfo] = [:]
     /// Signals and cancel requests to other workflows in flight, by initiated event id.
     public var externalRequests: [Int64: ExternalRequestInfo] = [:]
+    /// The worker's sticky queue (its cache of this run): the next workflow tasks go there with
+    /// only the new events, falling back to the normal queue after the schedule-to-start timeout.
+    public var stickyQueue: String?
+    public var stickyScheduleToStartNanos: Int64?
     /// Accepted (and completed) updates, by update id.
     public var updates: [String: UpdateRecord] = [:]
 
@@ -119,6 +123,10 @@ public struct WorkflowTaskInfo: Codable, Sendable, Equatable {
     public var transferTask: TaskRef?
     /// The start-to-close timeout timer task, once started.
     public var timeoutTask: TaskRef?
+    /// Dispatched to the sticky queue; `scheduleToStartTask` moves it to the normal queue if no
+    /// sticky poller takes it in time.
+    public var sticky: Bool?
+    public var scheduleToStartTask: TaskRef?
 
     public var isStarted: Bool { startedEventID != 0 }
 }

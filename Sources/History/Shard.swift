@@ -25,20 +25,22 @@ final class Shard: Sendable {
     /// Serialises range renewals.
     private let renewLock = KeyedLock<Int32>()
     private let persistence: any Persistence
+    let stickyQueues: StickyQueues
 
-    private init(id: Int32, rangeID: Int64, persistence: any Persistence) {
+    private init(id: Int32, rangeID: Int64, persistence: any Persistence, stickyQueues: StickyQueues) {
         self.id = id
+        self.stickyQueues = stickyQueues
         self.state = Mutex(State(rangeID: rangeID))
         self.persistence = persistence
     }
 
     /// Takes ownership: bumps the shard's range id, so writes of any earlier owner fail.
-    static func acquire(_ id: Int32, persistence: any Persistence) async throws -> Shard {
+    static func acquire(_ id: Int32, persistence: any Persistence, stickyQueues: StickyQueues) async throws -> Shard {
         var info = try await persistence.getOrCreateShard(id)
         let previous = info.rangeID
         info.rangeID += 1
         try await persistence.updateShard(info, previousRangeID: previous)
-        return Shard(id: id, rangeID: info.rangeID, persistence: persistence)
+        return Shard(id: id, rangeID: info.rangeID, persistence: persistence, stickyQueues: stickyQueues)
     }
 
     var rangeID: Int64 { state.withLock { $0.rangeID } }

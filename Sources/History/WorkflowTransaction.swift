@@ -122,16 +122,25 @@ struct WorkflowTransaction {
         guard ms.isRunning, ms.workflowTask == nil else { return }
         let attempt = ms.workflowTaskFailures + 1
         let timeout = ms.workflowTaskTimeoutNanos
-        let queue = ms.taskQueue
+        let normal = ms.taskQueue
+        // Sticky only for first attempts to a worker that has not shut down.
+        let sticky = attempt == 1 ? ms.stickyQueue.flatMap { shard.stickyQueues.isLive($0) ? $0 : nil } : nil
+        let queue = sticky ?? normal
         let id = addEvent(.workflowTaskScheduled) {
             $0.workflowTaskScheduledEventAttributes.taskQueue.name = queue
-            $0.workflowTaskScheduledEventAttributes.taskQueue.kind = .normal
+            $0.workflowTaskScheduledEventAttributes.taskQueue.kind = sticky == nil ? .normal : .sticky
+            if sticky != nil { $0.workflowTaskScheduledEventAttributes.taskQueue.normalName = normal }
             $0.workflowTaskScheduledEventAttributes.startToCloseTimeout = ProtoTime.duration(timeout)
             $0.workflowTaskScheduledEventAttributes.attempt = attempt
         }
         var info = WorkflowTaskInfo(
             scheduledEventID: id, attempt: attempt, taskQueue: queue, scheduledTime: now, startToCloseNanos: timeout)
         info.transferTask = addTransferTask(.workflowTask(scheduledEventID: id))
+        if sticky != nil {
+            info.sticky = true
+            info.scheduleToStartTask = addTimerTask(
+                .stickyScheduleToStart(scheduledEventID: id), at: now + (ms.stickyScheduleToStartNanos ?? 10_000_000_000))
+        }
         ms.workflowTask = info
         effects.append(.dispatchWorkflowTask(taskQueue: queue, scheduledEventID: id))
     }
@@ -206,6 +215,7 @@ struct WorkflowTransaction {
         if let task = ms.workflowTask {
             complete(.transfer, task.transferTask)
             complete(.timer, task.timeoutTask)
+            complete(.timer, task.scheduleToStartTask)
         }
         complete(.timer, ms.runTimeoutTask)
         if ms.parent != nil { addTransferWork(.recordChildClosed) }

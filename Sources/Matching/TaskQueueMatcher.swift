@@ -168,6 +168,17 @@ public final class TaskQueueMatcher<Item: Sendable>: Sendable {
         }
     }
 
+    /// Removes and returns every queued task of `queue` (a queue nobody will poll any more).
+    public func drain(_ queue: QueueName) -> [Item] {
+        state.withLock { state in
+            guard var q = state.queues[queue] else { return [] }
+            let items = Array(q.backlog)
+            q.backlog = Deque()
+            state.queues[queue] = q
+            return items
+        }
+    }
+
     /// Ends every waiting poll with nil and refuses new work.
     public func close() {
         let pollers: [Poller] = state.withLock { state in
