@@ -100,27 +100,14 @@ public struct LogHoles: Equatable, Sendable {
     /// The holes of `directory` (none when there is no holes file).
     public static func load(from directory: String, fileSystem: any FileSystem) throws -> LogHoles {
         let path = joinPath(directory, Format.fileName)
-        guard fileSystem.fileExists(path) else { return LogHoles() }
-        let handle = try fileSystem.open(path, .readOnly)
-        defer { handle.close() }
-        return try decode(try handle.read(count: Int(try handle.size()), at: 0), path: path)
+        guard let bytes = try fileSystem.readWholeFile(path) else { return LogHoles() }
+        return try decode(bytes, path: path)
     }
 
     /// Writes the holes file durably and atomically (temporary file, fsync, rename, directory fsync).
     public func store(in directory: String, fileSystem: any FileSystem) throws {
-        let temporary = joinPath(directory, Format.temporaryFileName)
-        if fileSystem.fileExists(temporary) { try fileSystem.removeFile(temporary) }
-        let handle = try fileSystem.open(temporary, .createNew)
-        do {
-            try handle.writeAll(encoded(), at: 0)
-            try handle.sync()
-            handle.close()
-        } catch {
-            handle.close()
-            throw error
-        }
-        try fileSystem.rename(temporary, to: joinPath(directory, Format.fileName))
-        try fileSystem.syncDirectory(directory)
+        try fileSystem.replaceAtomically(
+            directory: directory, name: Format.fileName, temporaryName: Format.temporaryFileName, bytes: encoded())
     }
 }
 
