@@ -36,15 +36,13 @@ struct MergedScan {
     var heads: [(key: [UInt8], entry: IndexEntry)?]
     let reverse: Bool
 
+    /// `memory`: the partition's maps from the memtables, newest first (`Store.memoryMaps`).
     init(
         _ id: Memtable.Partition, from start: [UInt8]?, to end: [UInt8]?, reverse: Bool,
-        memtable: Memtable, frozen: [Memtable], files: [IndexFile]
+        memory: [SortedKeyMap<IndexEntry>], files: [IndexFile]
     ) throws {
         self.reverse = reverse
-        var sources: [Source] = []
-        for table in [memtable] + frozen.reversed() {
-            if let map = table.partitions[id] { sources.append(.memory(map.cursor(from: start, to: end, reverse: reverse))) }
-        }
+        var sources: [Source] = memory.map { .memory($0.cursor(from: start, to: end, reverse: reverse)) }
         if !files.isEmpty {
             let prefix = IndexKey.prefix(table: id.table, partition: id.key)
             let lower = prefix + (start ?? [])
@@ -94,17 +92,32 @@ extension Store {
     static func indexedEntry(
         _ id: PartitionID, _ clustering: [UInt8], memtable: Memtable, frozen: [Memtable], files: [IndexFile]
     ) throws -> IndexEntry? {
+        if let entry = memoryEntry(id, clustering, memtable: memtable, frozen: frozen) { return entry }
+        return try fileEntry(id, clustering, files: files)
+    }
+
+    /// The newest entry for a key in the memtables (newest first), or nil.
+    static func memoryEntry(_ id: PartitionID, _ clustering: [UInt8], memtable: Memtable, frozen: [Memtable]) -> IndexEntry? {
         if let entry = memtable.get(id, clustering) { return entry }
         for table in frozen.reversed() {
             if let entry = table.get(id, clustering) { return entry }
         }
-        if !files.isEmpty {
-            let key = IndexKey.prefix(table: id.table, partition: id.key) + clustering
-            for file in files.reversed() {
-                if let entry = try file.get(key) { return entry }
-            }
+        return nil
+    }
+
+    /// The newest entry for a key in the index files (newest first), or nil.
+    static func fileEntry(_ id: PartitionID, _ clustering: [UInt8], files: [IndexFile]) throws -> IndexEntry? {
+        guard !files.isEmpty else { return nil }
+        let key = IndexKey.prefix(table: id.table, partition: id.key) + clustering
+        for file in files.reversed() {
+            if let entry = try file.get(key) { return entry }
         }
         return nil
+    }
+
+    /// One partition's maps from the memtable and the frozen memtables, newest first.
+    static func memoryMaps(_ id: PartitionID, memtable: Memtable, frozen: [Memtable]) -> [SortedKeyMap<IndexEntry>] {
+        ([memtable] + frozen.reversed()).compactMap { $0.partitions[id] }
     }
 
     static func row(from entry: IndexEntry) throws -> Row? {

@@ -8,8 +8,16 @@ extension Store {
     /// The row at (table, partition, clustering), or nil.
     public func read(table: String, partition: Key, clustering: Key) throws -> Row? {
         let id = PartitionID(table: table, key: partition.bytes)
-        let (memtable, frozen, files) = state.withLock { ($0.memtable, $0.frozen, $0.files) }
-        return try Store.indexedRow(id, clustering.bytes, memtable: memtable, frozen: frozen, files: files)
+        let key = clustering.bytes
+        // The memtables are searched under the lock and never copied out of it: a reader holding
+        // a copy would make the next write copy the memtable's whole partition table (copy-on-write),
+        // a cost that grows with the number of partitions. Only the file list leaves the lock.
+        let (entry, files): (IndexEntry?, [IndexFile]) = state.withLock { state in
+            if let entry = Store.memoryEntry(id, key, memtable: state.memtable, frozen: state.frozen) { return (entry, []) }
+            return (nil, state.files)
+        }
+        if let entry { return try Store.row(from: entry) }
+        return try Store.fileEntry(id, key, files: files).flatMap { try Store.row(from: $0) }
     }
 
     /// Rows of one partition with `start <= clustering < end` (nil bounds are open), in clustering
@@ -35,11 +43,13 @@ extension Store {
                 lower = last + [0]  // the smallest key after `last`
             }
         }
-        // A copy of the memtables (copy-on-write, O(1)) and the file list; the scan runs unlocked.
-        let (memtable, frozen, files) = state.withLock { ($0.memtable, $0.frozen, $0.files) }
-        var merge = try MergedScan(
-            PartitionID(table: table, key: partition.bytes), from: lower, to: upper, reverse: reverse,
-            memtable: memtable, frozen: frozen, files: files)
+        // This partition's maps from the memtables (copy-on-write, O(1); never the memtables
+        // themselves, see `read`) and the file list; the scan runs unlocked.
+        let id = PartitionID(table: table, key: partition.bytes)
+        let (maps, files) = state.withLock { state in
+            (Store.memoryMaps(id, memtable: state.memtable, frozen: state.frozen), state.files)
+        }
+        var merge = try MergedScan(id, from: lower, to: upper, reverse: reverse, memory: maps, files: files)
         var rows: [(clustering: Key, row: Row)] = []
         var more = false
         while let (key, entry) = try merge.next() {

@@ -237,7 +237,8 @@ extension Store {
     ) throws -> [[UInt8]] {
         var keys = Set<[UInt8]>()
         var merge = try MergedScan(
-            id, from: start, to: end, reverse: false, memtable: state.memtable, frozen: state.frozen, files: state.files)
+            id, from: start, to: end, reverse: false,
+            memory: memoryMaps(id, memtable: state.memtable, frozen: state.frozen), files: state.files)
         while let (key, _) = try merge.next() { keys.insert(key) }
         func inRange(_ key: [UInt8]) -> Bool { compareKeys(key, start) >= 0 && compareKeys(key, end) < 0 }
         for (key, pending) in state.overlay[id] ?? [:] where inRange(key.bytes) {
