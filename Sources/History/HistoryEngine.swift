@@ -63,7 +63,8 @@ public final class HistoryEngine: Sendable {
     }
 
     /// Acquires every shard, re-offers the tasks persisted as not yet started, loads the timers
-    /// and finishes interrupted visibility updates, then starts the timer queues.
+    /// and finishes visibility tasks left by earlier versions (visibility now travels in the
+    /// commit's batch), then starts the timer queues.
     public static func start(
         persistence: any Persistence, configuration: HistoryConfiguration, clock: any WallClock = SystemWallClock(),
         logger: @escaping @Sendable (String) -> Void = { _ in }
@@ -163,25 +164,30 @@ public final class HistoryEngine: Sendable {
     /// to the run's previous node), then the mutable state, tasks and task completions in one
     /// conditional batch. Caches the state and runs the effects only once both are durable.
     func commit(_ tx: inout WorkflowTransaction, shard: Shard, create: CreateWorkflowMode?) async throws {
-        try await appendEvents(&tx, shard: shard)
+        // The events and the visibility record travel in the state's conditional batch: one
+        // durable record, all of it or none of it.
+        var attached = AttachedWrites()
+        if let node = try historyNode(&tx, shard: shard) { attached.historyNodes.append(node) }
         tx.ms.dbRecordVersion += 1
         let snapshot = try tx.ms.snapshot()
+        if tx.visibilityChanged { attached.visibility.append(visibilityRecord(tx.ms)) }
         var newRun: (snapshot: WorkflowSnapshot, tasks: [HistoryTask])? = nil
         if tx.newRuns.count == 1 {
-            try await appendEvents(&tx.newRuns[0], shard: shard)
+            if let node = try historyNode(&tx.newRuns[0], shard: shard) { attached.historyNodes.append(node) }
             tx.newRuns[0].ms.dbRecordVersion += 1
             newRun = (try tx.newRuns[0].ms.snapshot(), tx.newRuns[0].newTasks)
+            if tx.newRuns[0].visibilityChanged { attached.visibility.append(visibilityRecord(tx.newRuns[0].ms)) }
         }
         precondition(tx.newRuns.count <= 1, "one change creates at most one new run")
         do {
             if let mode = create {
                 try await persistence.createWorkflowExecution(
-                    shardID: shard.id, rangeID: shard.rangeID, mode: mode, snapshot: snapshot, tasks: tx.newTasks)
+                    shardID: shard.id, rangeID: shard.rangeID, mode: mode, snapshot: snapshot, tasks: tx.newTasks, attached: attached)
             } else {
                 try await persistence.updateWorkflowExecution(
                     shardID: shard.id, rangeID: shard.rangeID,
                     mutation: WorkflowMutation(snapshot: snapshot, newTasks: tx.newTasks, completedTasks: tx.completedTasks),
-                    newRun: newRun)
+                    newRun: newRun, attached: attached)
             }
         } catch {
             shard.evict(tx.key)
@@ -194,19 +200,19 @@ public final class HistoryEngine: Sendable {
         }
     }
 
-    /// Appends the transaction's events as one history node (txn id = a fresh task id, chained to
-    /// the run's previous node).
-    private func appendEvents(_ tx: inout WorkflowTransaction, shard: Shard) async throws {
-        guard let first = tx.events.first, let last = tx.events.last else { return }
+    /// The transaction's events as one history node (txn id = a fresh task id, chained to the
+    /// run's previous node), nil when it has none.
+    private func historyNode(_ tx: inout WorkflowTransaction, shard: Shard) throws -> BranchNode? {
+        guard let first = tx.events.first, let last = tx.events.last else { return nil }
         let txnID = shard.allocateTaskID()
         var batch = Temporal_Api_History_V1_History()
         batch.events = tx.events
         let node = HistoryNode(
             nodeID: first.eventID, lastEventID: last.eventID, txnID: txnID, prevTxnID: tx.ms.lastEventTxnID,
             events: try batch.serializedBytes())
-        try await persistence.appendHistoryNode(branch: tx.ms.branch, node: node)
         tx.ms.lastEventTxnID = txnID
         tx.ms.historySizeBytes += Int64(node.events.count)
+        return BranchNode(branch: tx.ms.branch, node: node)
     }
 
     func runEffects(_ effects: [Effect], ms: MutableState, shard: Shard) {
@@ -225,17 +231,6 @@ public final class HistoryEngine: Sendable {
                 timerQueues[Int(shard.id)].add(task)
             case .transfer(let ref, let task):
                 Task { await self.processTransfer(key, ref: ref, task: task, shard: shard) }
-            case .visibility(let ref):
-                let record = visibilityRecord(ms)
-                let persistence = persistence
-                Task {
-                    do {
-                        try await persistence.upsertVisibilityRecord(record)
-                        try await persistence.completeHistoryTask(shardID: shard.id, category: .visibility, key: ref.key)
-                    } catch {
-                        self.logger("visibility update of \(key) failed (retried at the next start): \(error)")
-                    }
-                }
             }
         }
     }

@@ -9,14 +9,14 @@ enum Effect: Sendable {
     case dispatchWorkflowTask(taskQueue: String, scheduledEventID: Int64)
     case dispatchActivityTask(taskQueue: String, scheduledEventID: Int64, attempt: Int32)
     case timer(HistoryTask)
-    case visibility(TaskRef)
     /// Cross-workflow work (start a child, report to a parent, signal or cancel another run).
     case transfer(TaskRef, TransferTask)
 }
 
 /// One change to one run, built in memory: the new mutable state, the events to append (ids
 /// assigned in order), the shard tasks to create and complete, and the effects to run after the
-/// commit. `HistoryEngine.commit` persists it as one history node plus one conditional batch.
+/// commit. `HistoryEngine.commit` persists it as one conditional batch carrying its history node and
+/// visibility record.
 struct WorkflowTransaction {
     var ms: MutableState
     let now: Int64
@@ -28,6 +28,8 @@ struct WorkflowTransaction {
     /// An external event was appended directly: a workflow task must be scheduled to deliver it
     /// (after every event of the change, so a result's Started/Completed pair stays together).
     var needsWorkflowTask = false
+    /// The run's visibility record is rewritten in the commit's batch.
+    var visibilityChanged = false
     /// A run this change creates in the same batch (continue-as-new), with its own events,
     /// tasks and effects.
     var newRuns: [WorkflowTransaction] = []
@@ -188,13 +190,9 @@ struct WorkflowTransaction {
         return TaskRef(fireTime: fireTime, taskID: id)
     }
 
-    /// Asks for the run's visibility record to be rewritten after the commit (a visibility task
-    /// in the same batch makes that survive a crash).
+    /// Asks for the run's visibility record to be rewritten, in the commit's batch.
     mutating func updateVisibility() {
-        if effects.contains(where: { if case .visibility = $0 { return true } else { return false } }) { return }
-        let id = shard.allocateTaskID()
-        newTasks.append(HistoryTask(category: .visibility, taskID: id, key: key, data: []))
-        effects.append(.visibility(TaskRef(fireTime: 0, taskID: id)))
+        visibilityChanged = true
     }
 
     mutating func complete(_ category: HistoryTaskCategory, _ ref: TaskRef?) {

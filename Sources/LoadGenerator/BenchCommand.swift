@@ -34,10 +34,10 @@ public struct BenchCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Seconds after its start when a workflow that has not closed counts as stuck.")
     public var workflowTimeout: Int = BenchLimits.defaultWorkflowTimeoutSeconds
 
-    @Option(name: .long, help: "Workflow task pollers (default: concurrency/4, 4...64).")
+    @Option(name: .long, help: "Workflow task pollers (default: concurrency, 4...64).")
     public var workflowPollers: Int?
 
-    @Option(name: .long, help: "Activity task pollers (default: concurrency/4, 4...64).")
+    @Option(name: .long, help: "Activity task pollers (default: concurrency, 4...64).")
     public var activityPollers: Int?
 
     @Flag(name: .long, help: "Run no worker: only start workflows and check their results; another process (an SDK worker) must poll --task-queue.")

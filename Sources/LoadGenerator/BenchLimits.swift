@@ -17,9 +17,11 @@ public enum BenchLimits {
     public static let defaultWarmupWorkflows = 0
     /// A workflow that has not closed this long after it started counts as stuck (an error).
     public static let defaultWorkflowTimeoutSeconds = 60
-    /// Pollers per task queue kind when not given: a quarter of the concurrency, clamped.
+    /// Pollers per task queue kind when not given: one per workflow in flight, clamped. Each
+    /// poller answers one task at a time, so fewer than the concurrency makes the worker, not
+    /// the server, the bottleneck (a quarter, the earlier default, capped Annals at concurrency 20).
     public static func defaultPollers(concurrency: Int) -> Int {
-        min(max(concurrency / 4, 4), 64)
+        min(max(concurrency, 4), 64)
     }
 
     // MARK: RPC deadlines

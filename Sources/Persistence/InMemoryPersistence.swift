@@ -68,9 +68,11 @@ public final class InMemoryPersistence: Persistence {
     }
 
     public func createWorkflowExecution(
-        shardID: Int32, rangeID: Int64, mode: CreateWorkflowMode, snapshot: WorkflowSnapshot, tasks: [HistoryTask]
+        shardID: Int32, rangeID: Int64, mode: CreateWorkflowMode, snapshot: WorkflowSnapshot, tasks: [HistoryTask],
+        attached: AttachedWrites
     ) async throws {
         try checkTaskCount(tasks.count)
+        try checkAttached(attached)
         try state.withLock { state in
             try Self.fence(state, shardID, rangeID)
             let key = snapshot.key
@@ -84,15 +86,18 @@ public final class InMemoryPersistence: Persistence {
                 state.shards[shardID]!.current[Self.currentKey(key)] = CurrentExecution(runID: key.runID, executionState: snapshot.executionState)
             }
             Self.add(tasks, to: &state.shards[shardID]!)
+            Self.apply(attached, to: &state)
         }
     }
 
     public func updateWorkflowExecution(
-        shardID: Int32, rangeID: Int64, mutation: WorkflowMutation, newRun: (snapshot: WorkflowSnapshot, tasks: [HistoryTask])?
+        shardID: Int32, rangeID: Int64, mutation: WorkflowMutation, newRun: (snapshot: WorkflowSnapshot, tasks: [HistoryTask])?,
+        attached: AttachedWrites
     ) async throws {
         let key = mutation.snapshot.key
         try checkNewRun(newRun?.snapshot.key, of: key)
         try checkTaskCount(mutation.newTasks.count + (newRun?.tasks.count ?? 0))
+        try checkAttached(attached)
         try state.withLock { state in
             try Self.fence(state, shardID, rangeID)
             let stored = state.shards[shardID]!.runs[key]
@@ -120,7 +125,17 @@ public final class InMemoryPersistence: Persistence {
                     runID: newRun.snapshot.key.runID, executionState: newRun.snapshot.executionState)
                 Self.add(newRun.tasks, to: &state.shards[shardID]!)
             }
+            Self.apply(attached, to: &state)
         }
+    }
+
+    static func apply(_ attached: AttachedWrites, to state: inout State) {
+        for item in attached.historyNodes { addNode(item.branch, item.node, to: &state) }
+        for record in attached.visibility { state.visibility[record.key.namespaceID, default: [:]][record.key] = record }
+    }
+
+    static func addNode(_ branch: BranchToken, _ node: HistoryNode, to state: inout State) {
+        state.nodes[branch.treeID, default: [:]][branch.branchID, default: [:]][node.nodeID, default: [:]][node.txnID] = node
     }
 
     public func setWorkflowExecution(shardID: Int32, rangeID: Int64, snapshot: WorkflowSnapshot, tasks: [HistoryTask], makeCurrent: Bool) async throws {
@@ -200,9 +215,7 @@ public final class InMemoryPersistence: Persistence {
 
     public func appendHistoryNode(branch: BranchToken, node: HistoryNode) async throws {
         try checkNode(node)
-        state.withLock { state in
-            state.nodes[branch.treeID, default: [:]][branch.branchID, default: [:]][node.nodeID, default: [:]][node.txnID] = node
-        }
+        state.withLock { state in Self.addNode(branch, node, to: &state) }
     }
 
     public func readHistoryBranch(

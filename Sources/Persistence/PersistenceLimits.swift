@@ -9,6 +9,8 @@ public enum PersistenceLimits {
     public static let maxTaskQueueReadTasks = 1000
     /// Tasks written by one `createTasks` call or carried by one execution write.
     public static let maxTasksPerWrite = 1000
+    /// History nodes, and visibility records, attached to one execution write (`AttachedWrites`).
+    public static let maxAttachedWrites = 16
     /// Length of a visibility query text.
     public static let maxQueryBytes = 32 << 10
     /// Nesting depth of a visibility query (parentheses and NOT).

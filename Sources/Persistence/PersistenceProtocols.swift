@@ -16,8 +16,10 @@ public protocol ExecutionStore: Sendable {
     /// replaces the workflow id's current-run row as `mode` says. Throws `shardOwnershipLost`,
     /// `currentWorkflowConditionFailed` (with the current run) or `workflowConditionFailed` (the
     /// run id exists).
+    /// `attached` is applied with the new run, in the same atomic batch, only if it is created.
     func createWorkflowExecution(
-        shardID: Int32, rangeID: Int64, mode: CreateWorkflowMode, snapshot: WorkflowSnapshot, tasks: [HistoryTask]
+        shardID: Int32, rangeID: Int64, mode: CreateWorkflowMode, snapshot: WorkflowSnapshot, tasks: [HistoryTask],
+        attached: AttachedWrites
     ) async throws
 
     /// Applies a change to an existing run, fenced by `rangeID` and conditioned on the run's
@@ -27,8 +29,10 @@ public protocol ExecutionStore: Sendable {
     /// current). Throws `shardOwnershipLost` or `workflowConditionFailed` (also for a `newRun`
     /// whose run id exists), and `currentWorkflowConditionFailed` (with the current run) when
     /// `newRun` is given but the mutation's run is not current.
+    /// `attached` is applied with the change, in the same atomic batch, only if it applies.
     func updateWorkflowExecution(
-        shardID: Int32, rangeID: Int64, mutation: WorkflowMutation, newRun: (snapshot: WorkflowSnapshot, tasks: [HistoryTask])?
+        shardID: Int32, rangeID: Int64, mutation: WorkflowMutation, newRun: (snapshot: WorkflowSnapshot, tasks: [HistoryTask])?,
+        attached: AttachedWrites
     ) async throws
 
     /// Overwrites a run whatever its version (reset / conflict resolution), fenced by `rangeID`,
@@ -117,6 +121,22 @@ public protocol VisibilityStore: Sendable {
     func countVisibilityRecords(namespaceID: String, query: VisibilityQuery) async throws -> Int64
     /// Throws `notFound`.
     func getVisibilityRecord(_ key: WorkflowKey) async throws -> VisibilityRecord
+}
+
+extension ExecutionStore {
+    /// A create with nothing attached.
+    public func createWorkflowExecution(
+        shardID: Int32, rangeID: Int64, mode: CreateWorkflowMode, snapshot: WorkflowSnapshot, tasks: [HistoryTask]
+    ) async throws {
+        try await createWorkflowExecution(shardID: shardID, rangeID: rangeID, mode: mode, snapshot: snapshot, tasks: tasks, attached: .none)
+    }
+
+    /// An update with nothing attached.
+    public func updateWorkflowExecution(
+        shardID: Int32, rangeID: Int64, mutation: WorkflowMutation, newRun: (snapshot: WorkflowSnapshot, tasks: [HistoryTask])?
+    ) async throws {
+        try await updateWorkflowExecution(shardID: shardID, rangeID: rangeID, mutation: mutation, newRun: newRun, attached: .none)
+    }
 }
 
 /// Everything the services need, in one value.

@@ -190,6 +190,37 @@ public struct WorkflowMutation: Sendable, Equatable {
     }
 }
 
+/// Writes outside the shard's partition that travel with a workflow change: applied in the same
+/// atomic batch as the change if, and only if, the change applies (its conditions hold). The
+/// change's events then never exist without the state that references them, nor the state
+/// without its events, and the visibility record never lags the run — with one durable write.
+/// (Temporal on Cassandra appends history first and tolerates orphan nodes, and keeps visibility
+/// behind a task; one store lets the batch carry both.)
+public struct AttachedWrites: Sendable, Equatable {
+    /// History batches to append (the change's, and a new run's), each to its branch.
+    public var historyNodes: [BranchNode]
+    /// Visibility records to upsert (the run's, and a new run's).
+    public var visibility: [VisibilityRecord]
+
+    public init(historyNodes: [BranchNode] = [], visibility: [VisibilityRecord] = []) {
+        self.historyNodes = historyNodes
+        self.visibility = visibility
+    }
+
+    public static let none = AttachedWrites()
+}
+
+/// A history batch and the branch it belongs to.
+public struct BranchNode: Sendable, Equatable {
+    public var branch: BranchToken
+    public var node: HistoryNode
+
+    public init(branch: BranchToken, node: HistoryNode) {
+        self.branch = branch
+        self.node = node
+    }
+}
+
 /// A history branch: `treeID` (the first run's id) names the tree, `branchID` one branch of it.
 public struct BranchToken: Hashable, Sendable {
     public var treeID: String

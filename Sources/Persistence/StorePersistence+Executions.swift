@@ -68,9 +68,12 @@ extension StorePersistence {
     }
 
     public func createWorkflowExecution(
-        shardID: Int32, rangeID: Int64, mode: CreateWorkflowMode, snapshot: WorkflowSnapshot, tasks: [HistoryTask]
+        shardID: Int32, rangeID: Int64, mode: CreateWorkflowMode, snapshot: WorkflowSnapshot, tasks: [HistoryTask],
+        attached: AttachedWrites
     ) async throws {
         try checkTaskCount(tasks.count)
+        try checkAttached(attached)
+        let alsoWriting = try attachedMutations(attached)
         let partition = Schema.shardPartition(shardID)
         let key = snapshot.key
         let runKey = Schema.runRow(key)
@@ -99,7 +102,7 @@ extension StorePersistence {
             var mutations: [Mutation] = [.put(Schema.executions, partition, runKey, Self.runRow(snapshot))]
             if mode != .bypassCurrent { mutations.append(.put(Schema.executions, partition, currentKey, Self.currentRow(snapshot))) }
             mutations += Self.taskMutations(partition, tasks)
-            guard let rows = try await cas(Schema.executions, partition, conditions, mutations) else { return }
+            guard let rows = try await cas(Schema.executions, partition, conditions, mutations, alsoWriting: alsoWriting) else { return }
             known.learn(rows)
 
             guard fenceHeld(rows, rangeID) else { throw ownershipLost(shardID, rows) }
@@ -123,11 +126,14 @@ extension StorePersistence {
     }
 
     public func updateWorkflowExecution(
-        shardID: Int32, rangeID: Int64, mutation: WorkflowMutation, newRun: (snapshot: WorkflowSnapshot, tasks: [HistoryTask])?
+        shardID: Int32, rangeID: Int64, mutation: WorkflowMutation, newRun: (snapshot: WorkflowSnapshot, tasks: [HistoryTask])?,
+        attached: AttachedWrites
     ) async throws {
         let key = mutation.snapshot.key
         try checkNewRun(newRun?.snapshot.key, of: key)
         try checkTaskCount(mutation.newTasks.count + (newRun?.tasks.count ?? 0))
+        try checkAttached(attached)
+        let alsoWriting = try attachedMutations(attached)
         let partition = Schema.shardPartition(shardID)
         let runKey = Schema.runRow(key)
         let currentKey = Schema.currentRow(key.namespaceID, key.workflowID)
@@ -165,7 +171,7 @@ extension StorePersistence {
                 mutations.append(.put(Schema.executions, partition, currentKey, Self.currentRow(newRun.snapshot)))
                 mutations += Self.taskMutations(partition, newRun.tasks)
             }
-            guard let rows = try await cas(Schema.executions, partition, conditions, mutations) else { return }
+            guard let rows = try await cas(Schema.executions, partition, conditions, mutations, alsoWriting: alsoWriting) else { return }
             known.learn(rows)
 
             guard fenceHeld(rows, rangeID) else { throw ownershipLost(shardID, rows) }

@@ -7,11 +7,13 @@ import StorageCodec
 extension StorePersistence {
     public func appendHistoryNode(branch: BranchToken, node: HistoryNode) async throws {
         try checkNode(node)
-        try await write([
-            .put(
-                Schema.historyNode, Schema.treePartition(branch.treeID), Schema.nodeRow(branch.branchID, node.nodeID, node.txnID),
-                Row([Schema.node: RowCodec.encode(node)]))
-        ])
+        try await write([Self.nodeMutation(branch, node)])
+    }
+
+    static func nodeMutation(_ branch: BranchToken, _ node: HistoryNode) -> Mutation {
+        .put(
+            Schema.historyNode, Schema.treePartition(branch.treeID), Schema.nodeRow(branch.branchID, node.nodeID, node.txnID),
+            Row([Schema.node: RowCodec.encode(node)]))
     }
 
     func ancestors(of branch: BranchToken) throws -> [BranchAncestor] {

@@ -11,16 +11,38 @@ extension StorePersistence {
         var known = KnownRows()
         for _ in 0..<PersistenceLimits.maxConditionalRetries {
             let old = try read(Schema.visibility, p, lookup, known: known)?[Schema.startTime]
-            var mutations: [Mutation] = []
-            if let start = int64(littleEndian: old), start != record.startTime {
-                mutations.append(.delete(Schema.visibility, p, Schema.visibilityRow(record.key, startTime: start)))
-            }
-            mutations.append(.put(Schema.visibility, p, Schema.visibilityRow(record.key, startTime: record.startTime), Row([Schema.record: RowCodec.encode(record)])))
-            mutations.append(.put(Schema.visibility, p, lookup, Row([Schema.startTime: littleEndian(record.startTime)])))
+            let mutations = Self.visibilityMutations(record, storedStartTime: old)
             guard let rows = try await cas(Schema.visibility, p, [.columnEquals(lookup, column: Schema.startTime, value: old)], mutations) else { return }
             known.learn(rows)
         }
         throw PersistenceError.storage("upsert of visibility record \(record.key) did not settle after \(PersistenceLimits.maxConditionalRetries) attempts")
+    }
+
+    /// The writes that make `record` the run's visibility record, given the start time its lookup
+    /// row holds now (the record row is keyed by start time, so a changed one moves).
+    static func visibilityMutations(_ record: VisibilityRecord, storedStartTime old: [UInt8]?) -> [Mutation] {
+        let p = Schema.visibilityPartition(record.key.namespaceID)
+        var mutations: [Mutation] = []
+        if let start = int64(littleEndian: old), start != record.startTime {
+            mutations.append(.delete(Schema.visibility, p, Schema.visibilityRow(record.key, startTime: start)))
+        }
+        mutations.append(.put(Schema.visibility, p, Schema.visibilityRow(record.key, startTime: record.startTime), Row([Schema.record: RowCodec.encode(record)])))
+        mutations.append(.put(Schema.visibility, p, Schema.visibilityLookupRow(record.key), Row([Schema.startTime: littleEndian(record.startTime)])))
+        return mutations
+    }
+
+    /// The writes of records attached to a workflow change. The lookup rows are read without a
+    /// condition: the history service serializes a run's changes, so no other writer moves them
+    /// meanwhile (the standalone upsert keeps its condition).
+    func attachedVisibilityMutations(_ records: [VisibilityRecord]) throws -> [Mutation] {
+        try records.flatMap { record in
+            let old = try read(Schema.visibility, Schema.visibilityPartition(record.key.namespaceID), Schema.visibilityLookupRow(record.key))?[Schema.startTime]
+            return Self.visibilityMutations(record, storedStartTime: old)
+        }
+    }
+
+    func attachedMutations(_ attached: AttachedWrites) throws -> [Mutation] {
+        attached.historyNodes.map { Self.nodeMutation($0.branch, $0.node) } + (try attachedVisibilityMutations(attached.visibility))
     }
 
     public func deleteVisibilityRecord(_ key: WorkflowKey) async throws {

@@ -125,10 +125,13 @@ extension StorePersistence {
         do { try await store.write(mutations) } catch { throw mapStorageError(error) }
     }
 
-    func cas(_ table: String, _ partition: Key, _ conditions: [Condition], _ mutations: [Mutation]) async throws -> [ConditionedRow]? {
+    func cas(
+        _ table: String, _ partition: Key, _ conditions: [Condition], _ mutations: [Mutation], alsoWriting: [Mutation] = []
+    ) async throws -> [ConditionedRow]? {
         let outcome: CASOutcome
         do {
-            outcome = try await store.compareAndSet(table: table, partition: partition, conditions: conditions, mutations: mutations)
+            outcome = try await store.compareAndSet(
+                table: table, partition: partition, conditions: conditions, mutations: mutations, alsoWriting: alsoWriting)
         } catch {
             throw mapStorageError(error)
         }

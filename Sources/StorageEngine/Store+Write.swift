@@ -15,15 +15,21 @@ extension Store {
     /// (`table`, `partition`), applies all mutations atomically and durably; otherwise applies
     /// nothing and returns the current value of each conditioned row. Every mutation must target
     /// this table and partition.
+    ///
+    /// `alsoWriting` goes beyond Cassandra: mutations of any table and partition that are applied
+    /// in the same log record if, and only if, the conditions hold (conditions still name rows of
+    /// this partition only). Everything is one record, so a reader after a crash sees all of it
+    /// or none of it; the history service writes a workflow's events and visibility record this
+    /// way with its state, where Cassandra needs a separate write before the transaction.
     public func compareAndSet(
-        table: String, partition: Key, conditions: [Condition], mutations: [Mutation]
+        table: String, partition: Key, conditions: [Condition], mutations: [Mutation], alsoWriting: [Mutation] = []
     ) async throws -> CASOutcome {
         for mutation in mutations where mutation.table != table || mutation.partition != partition {
             throw StorageError(
                 .invalidArgument,
                 "a conditional batch must stay in one partition: \(mutation.table) \(mutation.partition) is not \(table) \(partition)")
         }
-        return try await submit(cas: (PartitionID(table: table, key: partition.bytes), conditions), mutations)
+        return try await submit(cas: (PartitionID(table: table, key: partition.bytes), conditions), mutations + alsoWriting)
     }
 
     private func submit(cas: (PartitionID, [Condition])?, _ mutations: [Mutation]) async throws -> CASOutcome {

@@ -62,7 +62,8 @@ struct OptionsTests {
 
     @Test func defaultPollersFollowConcurrencyWithinBounds() {
         #expect(BenchLimits.defaultPollers(concurrency: 1) == 4)
-        #expect(BenchLimits.defaultPollers(concurrency: 100) == 25)
+        #expect(BenchLimits.defaultPollers(concurrency: 20) == 20)
+        #expect(BenchLimits.defaultPollers(concurrency: 100) == 64)
         #expect(BenchLimits.defaultPollers(concurrency: 10_000) == 64)
     }
 

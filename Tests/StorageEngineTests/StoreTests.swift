@@ -107,6 +107,38 @@ struct StoreTests {
         await store.close()
     }
 
+    @Test func compareAndSetAlsoWritingOtherPartitionsAppliesOnlyWithTheBatch() async throws {
+        let fileSystem = MemFileSystem()
+        var store = try Store.open(directory: storeDirectory, fileSystem: fileSystem)
+        let run = Key(.string("run-1"))
+        let history = Key(.string("tree-1"))
+        try await store.write([.put("executions", shard, run, Row(["v": value("1")]))])
+        // Condition fails: neither the partition's write nor the other partition's write lands.
+        var outcome = try await store.compareAndSet(
+            table: "executions", partition: shard, conditions: [.columnEquals(run, column: "v", value: value("0"))],
+            mutations: [.put("executions", shard, run, Row(["v": value("2")]))],
+            alsoWriting: [.put("history_node", history, Key(.int(1)), Row(["events": value("lost")]))])
+        #expect(outcome == .notApplied(current: [ConditionedRow(clustering: run, row: Row(["v": value("1")]))]))
+        #expect(try store.read(table: "history_node", partition: history, clustering: Key(.int(1))) == nil)
+        // Condition holds: both land, in one record, and survive a reopen.
+        outcome = try await store.compareAndSet(
+            table: "executions", partition: shard, conditions: [.columnEquals(run, column: "v", value: value("1"))],
+            mutations: [.put("executions", shard, run, Row(["v": value("2")]))],
+            alsoWriting: [
+                .put("history_node", history, Key(.int(1)), Row(["events": value("e1")])),
+                .put("visibility", Key(.string("ns")), run, Row(["status": value("running")])),
+            ])
+        #expect(outcome == .applied)
+        let durableLSN = store.log.lastDurableLSN
+        await store.close()
+        store = try Store.open(directory: storeDirectory, fileSystem: fileSystem)
+        #expect(try store.read(table: "executions", partition: shard, clustering: run) == Row(["v": value("2")]))
+        #expect(try store.read(table: "history_node", partition: history, clustering: Key(.int(1))) == Row(["events": value("e1")]))
+        #expect(try store.read(table: "visibility", partition: Key(.string("ns")), clustering: run) == Row(["status": value("running")]))
+        #expect(durableLSN == 2, "the put and the one conditional record (the refused batch wrote nothing)")
+        await store.close()
+    }
+
     @Test func racingCASOnOneVersionHasExactlyOneWinnerPerRound() async throws {
         let store = try Store.open(directory: storeDirectory, fileSystem: MemFileSystem())
         let row = Key(.string("mutable-state"))

@@ -37,6 +37,15 @@ func checkNode(_ node: HistoryNode) throws {
     }
 }
 
+/// What may travel with a workflow change: valid nodes, and a bounded number of them.
+func checkAttached(_ attached: AttachedWrites) throws {
+    guard attached.historyNodes.count <= PersistenceLimits.maxAttachedWrites, attached.visibility.count <= PersistenceLimits.maxAttachedWrites else {
+        throw PersistenceError.invalidArgument(
+            "\(attached.historyNodes.count) history nodes and \(attached.visibility.count) visibility records in one write exceed the limit of \(PersistenceLimits.maxAttachedWrites) each")
+    }
+    for item in attached.historyNodes { try checkNode(item.node) }
+}
+
 func checkFork(_ branch: BranchToken, forkNodeID: Int64, newBranchID: String) throws {
     guard forkNodeID >= 1 else { throw PersistenceError.invalidArgument("fork node id must be >= 1, got \(forkNodeID)") }
     guard newBranchID != branch.branchID, !newBranchID.isEmpty else {
