@@ -428,4 +428,66 @@ struct ConformanceTests {
             guard case .invalidArgument = malformed else { Issue.record("malformed token: \(String(describing: malformed))"); return }
         }
     }
+
+    @Test(arguments: Backend.allCases)
+    func attachedWritesApplyOnlyWithTheirChange(_ backend: Backend) async throws {
+        try await withPersistence(backend) { p in
+            _ = try await p.getOrCreateShard(1)
+            let run = snapshot(wfKey("wf", "r1"))
+            let branch = BranchToken(treeID: "r1", branchID: "r1")
+            var record = VisibilityRecord(key: run.key, workflowType: "Order", taskQueue: "q", status: .running, startTime: 1_000)
+            try await p.createWorkflowExecution(
+                shardID: 1, rangeID: 1, mode: .brandNew, snapshot: run, tasks: [],
+                attached: AttachedWrites(historyNodes: [BranchNode(branch: branch, node: node(1, 2, txn: 1, prev: 0))], visibility: [record]))
+            #expect(try await p.getVisibilityRecord(run.key) == record)
+            #expect(try await p.readHistoryBranch(branch: branch, minEventID: 1, maxEventID: 100, lastTxnID: 10, pageSize: 10, pageToken: nil).nodes
+                == [node(1, 2, txn: 1, prev: 0)])
+
+            // A change whose version condition fails writes none of its attachments.
+            var closed = record
+            closed.status = .completed
+            closed.closeTime = 2_000
+            let refused = await persistenceError {
+                try await p.updateWorkflowExecution(
+                    shardID: 1, rangeID: 1, mutation: WorkflowMutation(snapshot: snapshot(run.key, version: 5)), newRun: nil,
+                    attached: AttachedWrites(historyNodes: [BranchNode(branch: branch, node: node(3, 4, txn: 2, prev: 1))], visibility: [closed]))
+            }
+            #expect(refused == .workflowConditionFailed(key: run.key, currentDBRecordVersion: 1))
+            #expect(try await p.getVisibilityRecord(run.key) == record)
+            #expect(try await p.readHistoryBranch(branch: branch, minEventID: 1, maxEventID: 100, lastTxnID: 10, pageSize: 10, pageToken: nil).nodes.count == 1)
+            // A failed create (the run exists) writes none either.
+            let duplicate = await persistenceError {
+                try await p.createWorkflowExecution(
+                    shardID: 1, rangeID: 1, mode: .bypassCurrent, snapshot: run, tasks: [],
+                    attached: AttachedWrites(historyNodes: [BranchNode(branch: branch, node: node(1, 2, txn: 9, prev: 0))], visibility: [closed]))
+            }
+            #expect(duplicate == .workflowConditionFailed(key: run.key, currentDBRecordVersion: 1))
+            #expect(try await p.getVisibilityRecord(run.key) == record)
+
+            // The change that applies lands with both.
+            try await p.updateWorkflowExecution(
+                shardID: 1, rangeID: 1, mutation: WorkflowMutation(snapshot: snapshot(run.key, version: 2)), newRun: nil,
+                attached: AttachedWrites(historyNodes: [BranchNode(branch: branch, node: node(3, 4, txn: 2, prev: 1))], visibility: [closed]))
+            #expect(try await p.getVisibilityRecord(run.key) == closed)
+            #expect(try await p.readHistoryBranch(branch: branch, minEventID: 1, maxEventID: 100, lastTxnID: 10, pageSize: 10, pageToken: nil).nodes
+                == [node(1, 2, txn: 1, prev: 0), node(3, 4, txn: 2, prev: 1)])
+            #expect(try await p.countVisibilityRecords(namespaceID: ns, query: .all) == 1)
+
+            // Limits and bad nodes are refused before anything is written.
+            let bad = await persistenceError {
+                try await p.updateWorkflowExecution(
+                    shardID: 1, rangeID: 1, mutation: WorkflowMutation(snapshot: snapshot(run.key, version: 3)), newRun: nil,
+                    attached: AttachedWrites(historyNodes: [BranchNode(branch: branch, node: node(0, 4, txn: 3, prev: 2))]))
+            }
+            guard case .invalidArgument = bad else { Issue.record("bad node: \(String(describing: bad))"); return }
+            record.historyLength = 7
+            let tooMany = await persistenceError {
+                try await p.updateWorkflowExecution(
+                    shardID: 1, rangeID: 1, mutation: WorkflowMutation(snapshot: snapshot(run.key, version: 3)), newRun: nil,
+                    attached: AttachedWrites(visibility: Array(repeating: record, count: PersistenceLimits.maxAttachedWrites + 1)))
+            }
+            guard case .invalidArgument = tooMany else { Issue.record("too many: \(String(describing: tooMany))"); return }
+            #expect(try await p.getWorkflowExecution(shardID: 1, key: run.key).dbRecordVersion == 2)
+        }
+    }
 }
