@@ -1,6 +1,7 @@
 import ArgumentParser
 import Glibc
 import LoadGenerator
+import NIOCore
 import NIOPosix
 
 @main
