@@ -1,8 +1,6 @@
 import ArgumentParser
 import Glibc
 import LoadGenerator
-import NIOCore
-import NIOPosix
 
 @main
 struct Annals: AsyncParsableCommand {
@@ -14,13 +12,6 @@ struct Annals: AsyncParsableCommand {
     /// ArgumentParser's own `main`, except that usage errors of the `store` commands exit with 2
     /// (their documented status: 0 clean, 1 damage or failure, 2 usage) instead of EX_USAGE (64).
     static func main() async {
-        if let command = CommandLine.arguments.dropFirst().first, command == "server" || command == "bench" {
-            // Swift concurrency's jobs run on the same event loops as the gRPC connections (the
-            // transports use NIO's singleton group): a request's handler then runs on the thread
-            // that read it, instead of hopping to the concurrency pool and back for every message.
-            // Nothing in the server blocks a thread for long (the log has its own writer thread).
-            NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
-        }
         do {
             var command = try await asyncParseAsRoot(nil)
             if var asyncCommand = command as? any AsyncParsableCommand {
