@@ -10,7 +10,12 @@ typealias Failure = Temporal_Api_Failure_V1_Failure
 extension HistoryEngine {
     // MARK: Scheduling (from a completion)
 
-    func scheduleActivity(_ a: Temporal_Api_Command_V1_ScheduleActivityTaskCommandAttributes, completedEventID: Int64, tx: inout WorkflowTransaction) {
+    /// Schedules the activity; with `startedBy` (an eager start, see `completeWorkflowTask`) it is
+    /// started at once for that worker instead of being dispatched to its queue.
+    func scheduleActivity(
+        _ a: Temporal_Api_Command_V1_ScheduleActivityTaskCommandAttributes, completedEventID: Int64, startedBy eagerIdentity: String? = nil,
+        tx: inout WorkflowTransaction
+    ) {
         // Derive the missing timeouts the way Temporal does: schedule-to-close bounds everything,
         // start-to-close defaults to it, schedule-to-start defaults to schedule-to-close.
         let runRemaining: Int64 = tx.ms.runTimeoutNanos > 0 ? max(0, tx.ms.startTime + tx.ms.runTimeoutNanos - tx.now) : 0
@@ -50,15 +55,39 @@ extension HistoryEngine {
             scheduledAttributes: (try? scheduled.serializedBytes()) ?? [], scheduledTime: tx.now, currentAttemptScheduledTime: tx.now,
             scheduleToCloseNanos: scheduleToClose, scheduleToStartNanos: scheduleToStart, startToCloseNanos: startToClose,
             heartbeatNanos: heartbeat)
-        info.transferTask = tx.addTransferTask(.activityTask(scheduledEventID: id, attempt: 1))
         if scheduleToClose > 0 {
             info.timerTasks.append(tx.addTimerTask(.activityTimeout(scheduledEventID: id, attempt: 1, kind: .scheduleToClose), at: tx.now + scheduleToClose))
         }
-        if scheduleToStart > 0 && scheduleToStart < scheduleToClose {
-            info.timerTasks.append(tx.addTimerTask(.activityTimeout(scheduledEventID: id, attempt: 1, kind: .scheduleToStart), at: tx.now + scheduleToStart))
+        if let eagerIdentity {
+            markStarted(&info, identity: eagerIdentity, tx: &tx)
+            tx.eagerActivities.append(id)
+        } else {
+            info.transferTask = tx.addTransferTask(.activityTask(scheduledEventID: id, attempt: 1))
+            if scheduleToStart > 0 && scheduleToStart < scheduleToClose {
+                info.timerTasks.append(tx.addTimerTask(.activityTimeout(scheduledEventID: id, attempt: 1, kind: .scheduleToStart), at: tx.now + scheduleToStart))
+            }
+            tx.effects.append(.dispatchActivityTask(taskQueue: queue, scheduledEventID: id, attempt: 1))
         }
         tx.ms.activities[id] = info
-        tx.effects.append(.dispatchActivityTask(taskQueue: queue, scheduledEventID: id, attempt: 1))
+    }
+
+    /// Records the current attempt as started by `identity` (no event: ActivityTaskStarted is
+    /// written with the result), with its start-to-close and heartbeat timers.
+    func markStarted(_ activity: inout ActivityInfo, identity: String, tx: inout WorkflowTransaction) {
+        activity.startedTime = tx.now
+        activity.startedIdentity = identity
+        activity.startRequestID = UUID().uuidString.lowercased()
+        activity.lastHeartbeatTime = 0
+        tx.complete(.transfer, activity.transferTask)
+        activity.transferTask = nil
+        activity.timerTasks.append(tx.addTimerTask(
+            .activityTimeout(scheduledEventID: activity.scheduledEventID, attempt: activity.attempt, kind: .startToClose),
+            at: tx.now + activity.startToCloseNanos))
+        if activity.heartbeatNanos > 0 {
+            activity.timerTasks.append(tx.addTimerTask(
+                .activityTimeout(scheduledEventID: activity.scheduledEventID, attempt: activity.attempt, kind: .heartbeat),
+                at: tx.now + activity.heartbeatNanos))
+        }
     }
 
     func requestCancelActivity(_ scheduledEventID: Int64, completedEventID: Int64, tx: inout WorkflowTransaction) {
@@ -114,20 +143,7 @@ extension HistoryEngine {
                 guard tx.ms.isRunning, var activity = tx.ms.activities[item.scheduledEventID], activity.attempt == item.attempt, !activity.isStarted else {
                     return nil
                 }
-                activity.startedTime = tx.now
-                activity.startedIdentity = identity
-                activity.startRequestID = UUID().uuidString.lowercased()
-                activity.lastHeartbeatTime = 0
-                tx.complete(.transfer, activity.transferTask)
-                activity.transferTask = nil
-                activity.timerTasks.append(tx.addTimerTask(
-                    .activityTimeout(scheduledEventID: item.scheduledEventID, attempt: item.attempt, kind: .startToClose),
-                    at: tx.now + activity.startToCloseNanos))
-                if activity.heartbeatNanos > 0 {
-                    activity.timerTasks.append(tx.addTimerTask(
-                        .activityTimeout(scheduledEventID: item.scheduledEventID, attempt: item.attempt, kind: .heartbeat),
-                        at: tx.now + activity.heartbeatNanos))
-                }
+                self.markStarted(&activity, identity: identity, tx: &tx)
                 tx.ms.activities[item.scheduledEventID] = activity
                 return (tx.ms, activity)
             }
@@ -135,13 +151,18 @@ extension HistoryEngine {
             return nil
         }
         guard let (ms, activity) = result else { return nil }
+        return activityTask(activity, of: ms, namespaceName: namespaceName)
+    }
+
+    /// What a worker gets for a started activity attempt (a poll's answer, or an eager task).
+    func activityTask(_ activity: ActivityInfo, of ms: MutableState, namespaceName: String) -> PollActivityTaskResponse {
         let scheduled = (try? Temporal_Api_History_V1_ActivityTaskScheduledEventAttributes(serializedBytes: activity.scheduledAttributes)) ?? .init()
         var response = PollActivityTaskResponse()
-        response.taskToken = Data(TaskToken(kind: .activityTask, key: item.key, scheduledEventID: item.scheduledEventID, attempt: item.attempt).encode())
+        response.taskToken = Data(TaskToken(kind: .activityTask, key: ms.key, scheduledEventID: activity.scheduledEventID, attempt: activity.attempt).encode())
         response.workflowNamespace = namespaceName
         response.workflowType.name = ms.workflowType
-        response.workflowExecution.workflowID = item.key.workflowID
-        response.workflowExecution.runID = item.key.runID
+        response.workflowExecution.workflowID = ms.workflowID
+        response.workflowExecution.runID = ms.runID
         response.activityType = scheduled.activityType
         response.activityID = activity.activityID
         if scheduled.hasHeader { response.header = scheduled.header }

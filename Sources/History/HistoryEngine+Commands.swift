@@ -94,7 +94,12 @@ extension HistoryEngine {
         case .protocolMessage:
             if let message = messages[command.protocolMessageCommandAttributes.messageID] { try applyProtocolMessage(message, tx: &tx) }
         case .scheduleActivityTask:
-            scheduleActivity(command.scheduleActivityTaskCommandAttributes, completedEventID: completedEventID, tx: &tx)
+            // Eager execution: the completing worker asked to run it and polls the same queue.
+            let a = command.scheduleActivityTaskCommandAttributes
+            let sameQueue = a.taskQueue.name.isEmpty || a.taskQueue.name == tx.ms.taskQueue
+            let eager = a.requestEagerExecution && sameQueue && !tx.eagerIdentity.isEmpty
+                && tx.eagerActivities.count < HistoryEngine.maxEagerActivitiesPerCompletion
+            scheduleActivity(a, completedEventID: completedEventID, startedBy: eager ? tx.eagerIdentity : nil, tx: &tx)
         case .requestCancelActivityTask:
             requestCancelActivity(command.requestCancelActivityTaskCommandAttributes.scheduledEventID, completedEventID: completedEventID, tx: &tx)
         case .startTimer:

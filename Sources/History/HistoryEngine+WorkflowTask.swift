@@ -23,6 +23,9 @@ enum Outcome<R: Sendable>: Sendable {
 extension HistoryEngine {
     /// Commands accepted in one completion.
     static let maxCommandsPerCompletion = 1_000
+    /// Activities one completion may start eagerly (returned in its response); further ones that
+    /// ask are dispatched through their task queue. The SDKs ask only for slots they reserved.
+    static let maxEagerActivitiesPerCompletion = 8
 
     /// Long-polls a workflow task queue: returns a started workflow task (or a query task), or
     /// the empty response when `timeout` passes.
@@ -116,7 +119,8 @@ extension HistoryEngine {
         guard request.commands.count <= HistoryEngine.maxCommandsPerCompletion else {
             throw .invalidArgument("a completion carries \(request.commands.count) commands; at most \(HistoryEngine.maxCommandsPerCompletion) are accepted")
         }
-        let outcome = try await update(token.key) { (tx: inout WorkflowTransaction) throws(HistoryError) -> Outcome<Int64?> in
+        let outcome = try await update(token.key) {
+            (tx: inout WorkflowTransaction) throws(HistoryError) -> Outcome<(next: Int64?, eager: [PollActivityTaskResponse])> in
             let wft = try self.startedWorkflowTask(tx.ms, token)
             let messages = Dictionary(request.messages.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
             if let rejection = self.validate(request.commands, tx.ms, messageIDs: Set(messages.keys)) {
@@ -142,6 +146,7 @@ extension HistoryEngine {
                 tx.ms.stickyQueue = nil
             }
             tx.ms.lastCompletedWorkflowTaskStartedEventID = wft.startedEventID
+            tx.eagerIdentity = request.identity
             var referenced: Set<String> = []
             for command in request.commands {
                 if command.commandType == .protocolMessage { referenced.insert(command.protocolMessageCommandAttributes.messageID) }
@@ -160,12 +165,19 @@ extension HistoryEngine {
             } else {
                 tx.ms.bufferedEvents = []
             }
-            return .ok(tx.ms.workflowTask?.scheduledEventID)
+            // Activities started eagerly go back in the response (a closing command may have
+            // removed them again).
+            let eager = tx.eagerActivities.compactMap { id in
+                tx.ms.activities[id].map { self.activityTask($0, of: tx.ms, namespaceName: tx.ms.namespaceName) }
+            }
+            return .ok((tx.ms.workflowTask?.scheduledEventID, eager))
         }
         var response = Temporal_Api_Workflowservice_V1_RespondWorkflowTaskCompletedResponse()
+        let (next, eager) = try outcome.get()
+        response.activityTasks = eager
         // The next workflow task, started here and returned inline, saves the worker a poll. Its
         // offer to matching stays; whichever start comes second finds it started and skips it.
-        if let next = try outcome.get(), request.returnNewWorkflowTask,
+        if let next, request.returnNewWorkflowTask,
             let task = try await startWorkflowTask(token.key, scheduledEventID: next, identity: request.identity)
         {
             response.workflowTask = task

@@ -30,6 +30,12 @@ struct WorkflowTransaction {
     var needsWorkflowTask = false
     /// The run's visibility record is rewritten in the commit's batch.
     var visibilityChanged = false
+    /// Activities this change scheduled and started at once for the completing worker (eager
+    /// execution), by scheduled event id.
+    var eagerActivities: [Int64] = []
+    /// The identity of the worker completing the workflow task this change applies ("" when the
+    /// change is not a completion: no eager starts then).
+    var eagerIdentity = ""
     /// A run this change creates in the same batch (continue-as-new), with its own events,
     /// tasks and effects.
     var newRuns: [WorkflowTransaction] = []

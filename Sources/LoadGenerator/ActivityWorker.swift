@@ -29,7 +29,7 @@ struct ActivityWorker: Sendable {
                 backoff.reset()
                 if task.taskToken.isEmpty { continue }
                 context.stats.recordTransition()
-                try await handle(task, client: client)
+                try await Self.handle(task, client: client, context: context)
             } catch {
                 if Task.isCancelled || error.isCancellation { return }
                 context.stats.recordError(.worker, "activity task: \(describe(error))")
@@ -38,9 +38,10 @@ struct ActivityWorker: Sendable {
         }
     }
 
-    private func handle(
+    /// Completes (or fails) one activity task, from a poll or handed over eagerly.
+    static func handle(
         _ task: Temporal_Api_Workflowservice_V1_PollActivityTaskQueueResponse,
-        client: PooledClient
+        client: PooledClient, context: WorkerContext
     ) async throws {
         guard task.activityType.name == WorkloadScript.activityTypeName,
             let input = Payloads.string(from: task.input)

@@ -46,6 +46,9 @@ public struct BenchCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Task queue to start the workflows on (default: one of this run's own). Required with --external-worker.")
     public var taskQueue: String?
 
+    @Flag(inversion: .prefixedNo, help: "Ask for activities eagerly, as the SDKs do (a server that grants it returns them with the workflow task completion).")
+    public var eagerActivities = true
+
     @Flag(name: .long, help: "Print one JSON object on stdout instead of the text summary.")
     public var json = false
 
@@ -70,7 +73,8 @@ public struct BenchCommand: AsyncParsableCommand {
             workflowPollers: workflowPollers,
             activityPollers: activityPollers,
             taskQueue: taskQueue,
-            externalWorker: externalWorker
+            externalWorker: externalWorker,
+            eagerActivities: eagerActivities
         )
         let problems = configuration.problems()
         guard problems.isEmpty else {

@@ -13,6 +13,10 @@ public struct BenchConfiguration: Sendable, Equatable {
     public var taskQueue: String?
     /// No scripted worker: another process (an SDK worker) polls `taskQueue`.
     public var externalWorker: Bool
+    /// The scripted worker asks for its activities eagerly (`request_eager_execution`, as the
+    /// SDKs do for same-queue activities); a server that grants it returns them in the workflow
+    /// task completion's response, saving an activity poll each.
+    public var eagerActivities: Bool
 
     public init(
         target: Target,
@@ -25,7 +29,8 @@ public struct BenchConfiguration: Sendable, Equatable {
         workflowPollers: Int? = nil,
         activityPollers: Int? = nil,
         taskQueue: String? = nil,
-        externalWorker: Bool = false
+        externalWorker: Bool = false,
+        eagerActivities: Bool = true
     ) {
         self.target = target
         self.namespace = namespace
@@ -38,6 +43,7 @@ public struct BenchConfiguration: Sendable, Equatable {
         self.activityPollers = activityPollers ?? BenchLimits.defaultPollers(concurrency: concurrency)
         self.taskQueue = taskQueue
         self.externalWorker = externalWorker
+        self.eagerActivities = eagerActivities
     }
 
     /// Every problem with the configuration, as user-facing messages; empty when it is valid.

@@ -21,6 +21,7 @@ public struct BenchRunner: Sendable {
             workload: configuration.workload,
             workflowTimeoutSeconds: configuration.workflowTimeoutSeconds,
             externalWorker: configuration.externalWorker,
+            eagerActivities: configuration.eagerActivities,
             stats: stats
         )
         let starterClients = try ClientPool(

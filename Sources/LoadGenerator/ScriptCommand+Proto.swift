@@ -2,8 +2,9 @@ import SwiftProtobuf
 import TemporalAPI
 
 extension ScriptCommand {
-    /// The wire command, scheduling activities on `taskQueue`.
-    func command(taskQueue: String, activityScheduleToCloseSeconds: Int64) -> Temporal_Api_Command_V1_Command {
+    /// The wire command, scheduling activities on `taskQueue` (asking to run them eagerly when
+    /// `eager`).
+    func command(taskQueue: String, activityScheduleToCloseSeconds: Int64, eager: Bool = false) -> Temporal_Api_Command_V1_Command {
         var command = Temporal_Api_Command_V1_Command()
         switch self {
         case .scheduleActivity(let activityID, let input):
@@ -17,6 +18,7 @@ extension ScriptCommand {
             attributes.startToCloseTimeout = Google_Protobuf_Duration(seconds: BenchLimits.activityStartToCloseSeconds)
             // One attempt: a failed activity must surface as a failed workflow, not be retried away.
             attributes.retryPolicy.maximumAttempts = 1
+            attributes.requestEagerExecution = eager
             command.commandType = .scheduleActivityTask
             command.scheduleActivityTaskCommandAttributes = attributes
         case .startTimer(let timerID, let seconds):

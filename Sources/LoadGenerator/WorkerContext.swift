@@ -7,6 +7,8 @@ struct WorkerContext: Sendable {
     var workflowTimeoutSeconds: Int
     /// No scripted worker runs in this process (see `BenchConfiguration.externalWorker`).
     var externalWorker = false
+    /// Ask for activities eagerly (`BenchConfiguration.eagerActivities`).
+    var eagerActivities = true
     var stats: RunStats
 }
 

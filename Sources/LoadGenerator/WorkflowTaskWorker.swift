@@ -59,10 +59,18 @@ struct WorkflowTaskWorker: Sendable {
         reply.identity = context.identity
         reply.returnNewWorkflowTask = true
         reply.commands = script.map {
-            $0.command(taskQueue: context.taskQueue, activityScheduleToCloseSeconds: Int64(context.workflowTimeoutSeconds))
+            $0.command(
+                taskQueue: context.taskQueue, activityScheduleToCloseSeconds: Int64(context.workflowTimeoutSeconds),
+                eager: context.eagerActivities)
         }
         let response = try await client.call { try await $0.respondWorkflowTaskCompleted(reply, options: .timeout(BenchLimits.rpcTimeout)) }
         context.stats.recordTransition()
+        // Activities the server started for this worker (eager execution) run here, as an SDK
+        // worker runs them in the slots it reserved.
+        for activity in response.activityTasks {
+            context.stats.recordTransition()
+            try await ActivityWorker.handle(activity, client: client, context: context)
+        }
         return response.hasWorkflowTask ? response.workflowTask : nil
     }
 

@@ -83,4 +83,76 @@ import Testing
         }
         await h.engine.shutdown()
     }
+
+    /// Completes `task` with `commands` and returns the engine's response (eager activities).
+    static func completeReturningResponse(
+        _ h: EngineHarness, _ task: PollWorkflowTaskResponse, _ commands: [Temporal_Api_Command_V1_Command]
+    ) async throws -> Temporal_Api_Workflowservice_V1_RespondWorkflowTaskCompletedResponse {
+        var request = Temporal_Api_Workflowservice_V1_RespondWorkflowTaskCompletedRequest()
+        request.taskToken = task.taskToken
+        request.commands = commands
+        request.identity = "eager-worker"
+        return try await h.engine.completeWorkflowTask(try TaskToken.decode(Array(task.taskToken)), request)
+    }
+
+    static func eager(_ command: Temporal_Api_Command_V1_Command, queue: String? = nil) -> Temporal_Api_Command_V1_Command {
+        var c = command
+        c.scheduleActivityTaskCommandAttributes.requestEagerExecution = true
+        if let queue { c.scheduleActivityTaskCommandAttributes.taskQueue.name = queue }
+        return c
+    }
+
+    @Test func eagerActivitiesAreStartedForTheCompletingWorkerAndNotDispatched() async throws {
+        let h = try await EngineHarness.start(InMemoryPersistence())
+        let key = try await h.start("wf-eager")
+        let response = try await Self.completeReturningResponse(h, try await h.pollWorkflowTask(), [
+            Self.eager(Commands.scheduleActivity("a1", startToCloseSeconds: 5)),
+            Commands.scheduleActivity("a2"),  // did not ask: dispatched
+            Self.eager(Commands.scheduleActivity("a3"), queue: "elsewhere"),  // another queue: dispatched
+        ])
+        #expect(response.activityTasks.map(\.activityID) == ["a1"])
+        let eager = response.activityTasks[0]
+        #expect(eager.attempt == 1 && eager.workflowExecution.runID == key.runID && eager.workflowNamespace == "default")
+        // Only a2 reaches the poller (a3 went to its own queue).
+        let polled = try await h.pollActivityTask()
+        #expect(polled.activityID == "a2")
+        #expect(try await h.pollActivityTask(timeout: .milliseconds(200)).taskToken.isEmpty)
+        // The eager task completes like a polled one; its Started event names the eager worker.
+        try await h.engine.completeActivity(try TaskToken.decode(Array(eager.taskToken)), result: nil, identity: "eager-worker")
+        let events = try await h.events(key)
+        let started = events.first { $0.eventType == .activityTaskStarted }!
+        #expect(started.activityTaskStartedEventAttributes.identity == "eager-worker")
+        #expect(events.contains { $0.eventType == .activityTaskCompleted && $0.activityTaskCompletedEventAttributes.startedEventID == started.eventID })
+        await h.engine.shutdown()
+    }
+
+    @Test func eagerActivityStartToCloseTimeoutRetriesThroughTheQueue() async throws {
+        let h = try await EngineHarness.start(InMemoryPersistence())
+        _ = try await h.start("wf-eager-timeout")
+        let response = try await Self.completeReturningResponse(
+            h, try await h.pollWorkflowTask(), [Self.eager(Commands.scheduleActivity("a1", maximumAttempts: 3, startToCloseSeconds: 5))])
+        #expect(response.activityTasks.count == 1)
+        h.clock.advance(seconds: 6)
+        // The eager worker vanished: the attempt times out and the retry is dispatched normally.
+        var retry = try await h.pollActivityTask(timeout: .milliseconds(300))
+        for _ in 0..<20 where retry.taskToken.isEmpty {
+            h.clock.advance(seconds: 1)
+            retry = try await h.pollActivityTask(timeout: .milliseconds(300))
+        }
+        #expect(retry.attempt == 2)
+        await #expect(throws: HistoryError.self) {
+            try await h.engine.completeActivity(try TaskToken.decode(Array(response.activityTasks[0].taskToken)), result: nil, identity: "w")
+        }
+        await h.engine.shutdown()
+    }
+
+    @Test func noEagerTaskWhenTheSameCompletionClosesTheRun() async throws {
+        let h = try await EngineHarness.start(InMemoryPersistence())
+        let key = try await h.start("wf-eager-close")
+        let response = try await Self.completeReturningResponse(
+            h, try await h.pollWorkflowTask(), [Self.eager(Commands.scheduleActivity("a1")), Commands.complete()])
+        #expect(response.activityTasks.isEmpty)
+        #expect(try await h.types(key).last == .workflowExecutionCompleted)
+        await h.engine.shutdown()
+    }
 }
