@@ -49,6 +49,9 @@ public struct BenchCommand: AsyncParsableCommand {
     @Flag(inversion: .prefixedNo, help: "Ask for activities eagerly, as the SDKs do (a server that grants it returns them with the workflow task completion).")
     public var eagerActivities = true
 
+    @Flag(inversion: .prefixedNo, help: "Ask for sticky execution, as the SDKs do (the worker caches histories; tasks then carry only new events).")
+    public var sticky = true
+
     @Flag(name: .long, help: "Print one JSON object on stdout instead of the text summary.")
     public var json = false
 
@@ -74,7 +77,8 @@ public struct BenchCommand: AsyncParsableCommand {
             activityPollers: activityPollers,
             taskQueue: taskQueue,
             externalWorker: externalWorker,
-            eagerActivities: eagerActivities
+            eagerActivities: eagerActivities,
+            sticky: sticky
         )
         let problems = configuration.problems()
         guard problems.isEmpty else {

@@ -17,6 +17,10 @@ public struct BenchConfiguration: Sendable, Equatable {
     /// SDKs do for same-queue activities); a server that grants it returns them in the workflow
     /// task completion's response, saving an activity poll each.
     public var eagerActivities: Bool
+    /// The scripted worker asks for sticky execution, as the SDKs do: the next tasks of a run
+    /// come to its own queue with only the new events (it caches the rest). Without it every
+    /// task carries the whole history.
+    public var sticky: Bool
 
     public init(
         target: Target,
@@ -30,7 +34,8 @@ public struct BenchConfiguration: Sendable, Equatable {
         activityPollers: Int? = nil,
         taskQueue: String? = nil,
         externalWorker: Bool = false,
-        eagerActivities: Bool = true
+        eagerActivities: Bool = true,
+        sticky: Bool = true
     ) {
         self.target = target
         self.namespace = namespace
@@ -44,6 +49,7 @@ public struct BenchConfiguration: Sendable, Equatable {
         self.taskQueue = taskQueue
         self.externalWorker = externalWorker
         self.eagerActivities = eagerActivities
+        self.sticky = sticky
     }
 
     /// Every problem with the configuration, as user-facing messages; empty when it is valid.

@@ -61,6 +61,9 @@ public enum BenchLimits {
     public static let activityStartToCloseSeconds: Int64 = 10
     /// Most history pages fetched for one workflow task.
     public static let maxHistoryPages = 100
+    /// The sticky queue's schedule-to-start timeout the scripted worker asks for (what the SDKs
+    /// default to): a task no sticky poller takes in time goes back to the normal queue.
+    public static let stickyScheduleToStartSeconds: Int64 = 10
 
     // MARK: Output
 

@@ -20,6 +20,8 @@ public struct BenchRunner: Sendable {
             identity: "annals-bench-\(ProcessInfo.processInfo.processIdentifier)@\(ProcessInfo.processInfo.hostName)",
             workload: configuration.workload,
             workflowTimeoutSeconds: configuration.workflowTimeoutSeconds,
+            concurrency: configuration.concurrency,
+            stickyQueue: configuration.sticky ? "annals-bench-sticky-\(runID)" : nil,
             externalWorker: configuration.externalWorker,
             eagerActivities: configuration.eagerActivities,
             stats: stats
@@ -30,7 +32,9 @@ public struct BenchRunner: Sendable {
         )
         let workflowClients = try ClientPool(
             target: configuration.target,
-            connections: ClientPool.connections(forStreams: configuration.workflowPollers)
+            // Sticky execution doubles the workflow pollers (one set per queue); an eager
+            // activity's completion runs on its workflow poller's connection.
+            connections: ClientPool.connections(forStreams: configuration.workflowPollers * (configuration.sticky ? 2 : 1))
         )
         let activityClients = try ClientPool(
             target: configuration.target,

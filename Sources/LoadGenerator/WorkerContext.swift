@@ -5,6 +5,10 @@ struct WorkerContext: Sendable {
     var identity: String
     var workload: Workload
     var workflowTimeoutSeconds: Int
+    /// Workflows in flight (bounds the sticky cache).
+    var concurrency: Int = 1
+    /// This worker's sticky queue; nil: no sticky execution (`BenchConfiguration.sticky`).
+    var stickyQueue: String? = nil
     /// No scripted worker runs in this process (see `BenchConfiguration.externalWorker`).
     var externalWorker = false
     /// Ask for activities eagerly (`BenchConfiguration.eagerActivities`).

@@ -1,29 +1,50 @@
 import GRPCCore
+import SwiftProtobuf
 import TemporalAPI
 
 /// Polls the run's workflow task queue and answers each task with the workload's scripted
-/// commands. Keeps no workflow state: every task carries the full history (the worker never asks
-/// for a sticky queue), and the reply is a pure function of that history.
+/// commands, a pure function of the workflow's history. Like the SDKs, it asks for sticky
+/// execution (unless `context.stickyQueue` is nil): the server then sends the run's next tasks to
+/// this worker's own queue with only the new events, and `StickyCache` has the rest.
 struct WorkflowTaskWorker: Sendable {
     let clients: ClientPool
     let pollers: Int
     let context: WorkerContext
+    let cache: StickyCache
 
-    /// Runs `pollers` poll loops until the calling task is cancelled.
+    init(clients: ClientPool, pollers: Int, context: WorkerContext) {
+        self.clients = clients
+        self.pollers = pollers
+        self.context = context
+        // Every workflow in flight fits (a run leaves the cache when its script closes it).
+        self.cache = StickyCache(capacity: max(1, 2 * context.concurrency))
+    }
+
+    /// Runs `pollers` poll loops on the normal queue (and as many on the sticky queue) until the
+    /// calling task is cancelled.
     func run() async {
         await withDiscardingTaskGroup { group in
             for index in 0..<pollers {
-                group.addTask { await pollLoop(client: clients.user(index)) }
+                group.addTask { await pollLoop(client: clients.user(index), sticky: false) }
+                if context.stickyQueue != nil {
+                    group.addTask { await pollLoop(client: clients.user(pollers + index), sticky: true) }
+                }
             }
         }
     }
 
-    private func pollLoop(client: PooledClient) async {
+    private func pollLoop(client: PooledClient, sticky: Bool) async {
         var backoff = PollBackoff()
         var request = Temporal_Api_Workflowservice_V1_PollWorkflowTaskQueueRequest()
         request.namespace = context.namespace
-        request.taskQueue.name = context.taskQueue
-        request.taskQueue.kind = .normal
+        if sticky, let queue = context.stickyQueue {
+            request.taskQueue.name = queue
+            request.taskQueue.kind = .sticky
+            request.taskQueue.normalName = context.taskQueue
+        } else {
+            request.taskQueue.name = context.taskQueue
+            request.taskQueue.kind = .normal
+        }
         request.identity = context.identity
         while !Task.isCancelled {
             do {
@@ -48,12 +69,27 @@ struct WorkflowTaskWorker: Sendable {
         _ task: Temporal_Api_Workflowservice_V1_PollWorkflowTaskQueueResponse,
         client: PooledClient
     ) async throws -> Temporal_Api_Workflowservice_V1_PollWorkflowTaskQueueResponse? {
-        let events = try await fullHistory(of: task, client: client)
+        var reply = Temporal_Api_Workflowservice_V1_RespondWorkflowTaskCompletedRequest()
+        let runID = task.workflowExecution.runID
+        let events: [Temporal_Api_History_V1_HistoryEvent]
+        if task.nextPageToken.isEmpty, let extended = cache.extend(runID: runID, with: task.history.events) {
+            events = extended
+        } else {
+            events = try await fullHistory(of: task, client: client)
+        }
         let workflowID = task.workflowExecution.workflowID
         let progress = WorkflowProgress(workflowID: workflowID, events: events)
         let script = WorkloadScript.nextCommands(workload: context.workload, progress: progress)
+        if let queue = context.stickyQueue, !script.contains(where: \.closesWorkflow) {
+            cache.store(runID: runID, history: events)
+            reply.stickyAttributes.workerTaskQueue.name = queue
+            reply.stickyAttributes.workerTaskQueue.kind = .sticky
+            reply.stickyAttributes.workerTaskQueue.normalName = context.taskQueue
+            reply.stickyAttributes.scheduleToStartTimeout = .init(seconds: BenchLimits.stickyScheduleToStartSeconds)
+        } else {
+            cache.remove(runID: runID)
+        }
 
-        var reply = Temporal_Api_Workflowservice_V1_RespondWorkflowTaskCompletedRequest()
         reply.namespace = context.namespace
         reply.taskToken = task.taskToken
         reply.identity = context.identity

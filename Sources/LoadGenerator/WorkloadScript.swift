@@ -4,12 +4,20 @@ enum ScriptCommand: Equatable, Sendable {
     case startTimer(timerID: String, seconds: Int64)
     case complete(result: String)
     case fail(reason: String)
+
+    /// Completes or fails the workflow.
+    var closesWorkflow: Bool {
+        switch self {
+        case .complete, .fail: return true
+        case .scheduleActivity, .startTimer: return false
+        }
+    }
 }
 
 /// The scripted workflows: what every workload sends and expects, as pure functions.
 ///
-/// The worker keeps no state between workflow tasks: every task carries the full history, which
-/// `WorkflowProgress` summarises, and `nextCommands` decides the reply from that summary alone (as
+/// The reply depends only on the full history (from the task, or the sticky cache plus the task's
+/// new events), which `WorkflowProgress` summarises, and `nextCommands` decides the reply from that summary alone (as
 /// an SDK does when it replays). Every value a workflow sees is derived from its workflow id, so
 /// the worker and the starter can check each other's results without sharing state.
 enum WorkloadScript {
