@@ -313,7 +313,7 @@ extension Store {
             for (key, entry) in entries { try writer.add(key, entry) }
             _ = try writer.finish()
             try fileSystem.syncDirectory(directory)
-            return try IndexFile(fileSystem: fileSystem, path: path, id: id)
+            return try IndexFile(fileSystem: fileSystem, path: path, id: id, cache: blockCache)
         } catch {
             writer.abandon()
             try? fileSystem.removeFile(path)

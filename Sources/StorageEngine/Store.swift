@@ -18,6 +18,8 @@ public final class Store: @unchecked Sendable {
     public let directory: String
     public let log: Log
     public let options: StoreOptions
+    /// Decompressed index blocks, shared by every index file of this store.
+    let blockCache: BlockCache
     let fileSystem: any FileSystem
     let state: Mutex<State>
     /// Batches made durable in the log's current group, applied together at the end of the group.
@@ -114,8 +116,9 @@ public final class Store: @unchecked Sendable {
                     try fileSystem.removeFile(joinPath(directory, name))
                 }
             }
+            let blockCache = BlockCache(capacityBytes: options.blockCacheBytes)
             let files = try manifest.files.map {
-                try IndexFile(fileSystem: fileSystem, path: joinPath(directory, IndexFileFormat.fileName(id: $0.id)), id: $0.id)
+                try IndexFile(fileSystem: fileSystem, path: joinPath(directory, IndexFileFormat.fileName(id: $0.id)), id: $0.id, cache: blockCache)
             }
             if manifest.checkpointLSN > log.lastDurableLSN {
                 throw StorageError(
@@ -123,7 +126,8 @@ public final class Store: @unchecked Sendable {
                     "the index checkpoint (LSN \(manifest.checkpointLSN)) is ahead of the log (last LSN \(log.lastDurableLSN)); run `annals store rebuild-index \(directory)`",
                     path: joinPath(directory, Manifest.Format.fileName))
             }
-            let store = Store(directory: directory, fileSystem: fileSystem, log: log, options: options, manifest: manifest, files: files)
+            let store = Store(
+                directory: directory, fileSystem: fileSystem, log: log, options: options, manifest: manifest, files: files, blockCache: blockCache)
             try store.replay(after: manifest.checkpointLSN)
             log.onGroupDurable { [store] in store.applyDurableGroup() }
             startThread { [store] in store.backgroundLoop() }
@@ -135,8 +139,10 @@ public final class Store: @unchecked Sendable {
     }
 
     private init(
-        directory: String, fileSystem: any FileSystem, log: Log, options: StoreOptions, manifest: Manifest, files: [IndexFile]
+        directory: String, fileSystem: any FileSystem, log: Log, options: StoreOptions, manifest: Manifest, files: [IndexFile],
+        blockCache: BlockCache
     ) {
+        self.blockCache = blockCache
         self.directory = directory
         self.fileSystem = fileSystem
         self.log = log

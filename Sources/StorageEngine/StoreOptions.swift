@@ -22,6 +22,8 @@ public enum StoreLimits {
     public static let defaultCleaningRatio = 2.0
     /// Rows relocated per log record during cleaning.
     public static let maxRelocationBatchRows = 512
+    /// Decompressed index blocks kept in memory (`BlockCache`), in bytes.
+    public static let defaultBlockCacheBytes = 64 << 20
 }
 
 public struct StoreOptions: Sendable {
@@ -35,17 +37,21 @@ public struct StoreOptions: Sendable {
     /// bytes, so a small, hot working set (which never fills the memtable) still advances the
     /// checkpoint: replay after a crash stays short and cleaning can reclaim the log.
     public var maxLogBytesPerMemtable: Int
+    /// Bytes of decompressed index blocks cached for reads (0: none).
+    public var blockCacheBytes: Int
 
     public init(
         log: LogOptions = LogOptions(), memtableBytes: Int = StoreLimits.defaultMemtableBytes,
         compactionTrigger: Int = StoreLimits.defaultCompactionTrigger,
-        cleaningRatio: Double? = StoreLimits.defaultCleaningRatio, maxLogBytesPerMemtable: Int? = nil
+        cleaningRatio: Double? = StoreLimits.defaultCleaningRatio, maxLogBytesPerMemtable: Int? = nil,
+        blockCacheBytes: Int = StoreLimits.defaultBlockCacheBytes
     ) {
         self.log = log
         self.memtableBytes = memtableBytes
         self.compactionTrigger = max(2, compactionTrigger)
         self.cleaningRatio = cleaningRatio.map { max(1.1, $0) }
         self.maxLogBytesPerMemtable = maxLogBytesPerMemtable ?? 4 * memtableBytes
+        self.blockCacheBytes = max(0, blockCacheBytes)
     }
 }
 

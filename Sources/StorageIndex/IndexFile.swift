@@ -14,8 +14,10 @@ public final class IndexFile: Sendable {
     let blockOffsets: [Int64]
     let blockLengths: [Int]
     let bloom: BloomFilter
+    /// Shared with the store's other files; nil: every read goes to the file.
+    let cache: BlockCache?
 
-    public init(fileSystem: any FileSystem, path: String, id: UInt64) throws {
+    public init(fileSystem: any FileSystem, path: String, id: UInt64, cache: BlockCache? = nil) throws {
         let handle = try fileSystem.open(path, .readOnly)
         do {
             let size = try handle.size()
@@ -61,6 +63,7 @@ public final class IndexFile: Sendable {
             self.blockOffsets = offsets
             self.blockLengths = lengths
             self.bloom = bloom
+            self.cache = cache
         } catch {
             handle.close()
             throw error
@@ -77,14 +80,8 @@ public final class IndexFile: Sendable {
         guard bloom.mayContain(hash: BloomFilter.hash(key)) else { return nil }
         let block = firstBlock(atOrAfter: key)
         guard block < blockKeys.count else { return nil }
-        let entries = try readBlock(block)
-        var low = 0
-        var high = entries.count
-        while low < high {
-            let mid = (low + high) / 2
-            if lessThan(entries[mid].key, key) { low = mid + 1 } else { high = mid }
-        }
-        return low < entries.count && entries[low].key == key ? entries[low].entry : nil
+        // Found in place: only the matching entry is decoded.
+        return try IndexFileFormat.findEntry(try rawBlock(block), key: key, path: path, blockOffset: blockOffsets[block])
     }
 
     /// Whether the bloom filter admits `key` (for tests and statistics).
@@ -101,17 +98,24 @@ public final class IndexFile: Sendable {
         return low
     }
 
-    func readBlock(_ index: Int) throws -> [(key: [UInt8], entry: IndexEntry)] {
+    /// A data block's raw (verified, decompressed) bytes, through the cache unless `cached` is false.
+    func rawBlock(_ index: Int, cached: Bool = true) throws -> [UInt8] {
+        if cached, let hit = cache?.get(file: id, block: index) { return hit }
         let offset = blockOffsets[index]
-        let framed = try handle.read(count: blockLengths[index], at: offset)
-        let raw = try IndexFileFormat.unframeBlock(framed, path: path, offset: offset)
-        return try IndexFileFormat.decodeEntries(raw, path: path, blockOffset: offset)
+        let raw = try IndexFileFormat.unframeBlock(try handle.read(count: blockLengths[index], at: offset), path: path, offset: offset)
+        if cached { cache?.put(file: id, block: index, raw) }
+        return raw
     }
 
-    /// Every entry in key order (compaction, verification).
+    func readBlock(_ index: Int, cached: Bool = true) throws -> [(key: [UInt8], entry: IndexEntry)] {
+        try IndexFileFormat.decodeEntries(try rawBlock(index, cached: cached), path: path, blockOffset: blockOffsets[index])
+    }
+
+    /// Every entry in key order (compaction, verification), read past the cache so a full pass
+    /// does not evict the hot blocks.
     public func forEachEntry(_ body: ([UInt8], IndexEntry) throws -> Void) throws {
         for block in 0..<blockKeys.count {
-            for (key, entry) in try readBlock(block) { try body(key, entry) }
+            for (key, entry) in try readBlock(block, cached: false) { try body(key, entry) }
         }
     }
 

@@ -1,5 +1,6 @@
 public import StorageCodec
 public import StorageIO
+import Glibc
 
 /// Byte layout of index files (sorted runs). Layout: docs/format/index.md.
 public enum IndexFileFormat {
@@ -93,6 +94,63 @@ public enum IndexFileFormat {
             }
         }
         return entries
+    }
+
+    /// The entry for exactly `key` in a raw data block, found by walking the entries in place
+    /// (keys ascend, so the walk stops at the first larger key); only that entry is decoded. The
+    /// entries walked over get the same bounds checks as `decodeEntries`.
+    static func findEntry(_ raw: [UInt8], key: [UInt8], path: String, blockOffset: Int64) throws -> IndexEntry? {
+        try raw.withUnsafeBytes { bytes in
+            try key.withUnsafeBytes { wanted in
+                var p = 0
+                func need(_ n: Int) throws {
+                    guard n >= 0, p + n <= bytes.count else {
+                        throw StorageError(.corruption, "index block entry overruns the block (at \(p) of \(bytes.count))", path: path, offset: blockOffset)
+                    }
+                }
+                while p < bytes.count {
+                    try need(4)
+                    let keyLength = Int(bytes.loadLE(UInt32.self, at: p))
+                    p += 4
+                    try need(keyLength + 9)
+                    let order = compareBytes(UnsafeRawBufferPointer(rebasing: bytes[p..<(p + keyLength)]), wanted)
+                    p += keyLength
+                    let lsn = bytes.loadLE(UInt64.self, at: p)
+                    let kind = bytes[p + 8]
+                    p += 9
+                    let payloadStart = p
+                    switch kind {
+                    case kindInline:
+                        try need(4)
+                        let n = Int(bytes.loadLE(UInt32.self, at: p))
+                        p += 4
+                        try need(n)
+                        p += n
+                    case kindTombstone:
+                        break
+                    case kindPointer:
+                        try need(24)
+                        p += 24
+                    default:
+                        throw StorageError(.corruption, "index entry has unknown kind \(kind)", path: path, offset: blockOffset)
+                    }
+                    if order > 0 { return nil }
+                    if order < 0 { continue }
+                    switch kind {
+                    case kindInline:
+                        return IndexEntry(lsn: lsn, value: .inline(Array(bytes[(payloadStart + 4)..<p])))
+                    case kindTombstone:
+                        return IndexEntry(lsn: lsn, value: .tombstone)
+                    default:
+                        return IndexEntry(lsn: lsn, value: .pointer(ValuePointer(
+                            lsn: lsn, segmentFirstLSN: bytes.loadLE(UInt64.self, at: payloadStart),
+                            frameOffset: Int64(bitPattern: bytes.loadLE(UInt64.self, at: payloadStart + 8)),
+                            writeIndex: bytes.loadLE(UInt32.self, at: payloadStart + 16), rowBytes: bytes.loadLE(UInt32.self, at: payloadStart + 20))))
+                    }
+                }
+                return nil
+            }
+        }
     }
 
     /// Frames a block: header (codec, raw length, stored length, XXH3 of stored) + stored bytes.
@@ -203,4 +261,15 @@ struct IndexFooter: Equatable {
             return footer
         }
     }
+}
+
+/// Compares byte strings as unsigned bytes, a proper prefix first (the order of index keys).
+@inline(__always)
+func compareBytes(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer) -> Int {
+    let n = min(a.count, b.count)
+    if n > 0 {
+        let r = memcmp(a.baseAddress!, b.baseAddress!, n)
+        if r != 0 { return r < 0 ? -1 : 1 }
+    }
+    return a.count == b.count ? 0 : (a.count < b.count ? -1 : 1)
 }

@@ -70,6 +70,42 @@ struct IndexFileTests {
         #expect(all == entries.map(\.key))
     }
 
+    /// Point reads through a shared block cache (small, so blocks are evicted and read again)
+    /// give what reads without it give, also for absent keys that fall inside blocks.
+    @Test func pointReadsThroughABlockCacheMatchUncachedReads() throws {
+        let seed = SeededRandom.seedFromEnvironment(default: 0xCAC4E)
+        print("IndexFileTests cache seed=\(seed)")
+        let fs = MemFileSystem()
+        let entries = Self.entries(3000, seed: seed)
+        try write(fs, "/idx/2.sst", entries)
+        let cache = BlockCache(capacityBytes: 64 << 10)
+        let cached = try IndexFile(fileSystem: fs, path: "/idx/2.sst", id: 2, cache: cache)
+        let plain = try IndexFile(fileSystem: fs, path: "/idx/2.sst", id: 2)
+        let present = Set(entries.map(\.key))
+        var rng = SeededRandom(seed: seed ^ 2)
+        for round in 0..<3 {
+            for (key, entry) in entries where rng.next() % 3 == 0 {
+                #expect(try cached.get(key) == entry, "round \(round)")
+            }
+            // Absent keys of the same table: between, before and after the stored ones.
+            for _ in 0..<2000 {
+                let key = KeyEncoding.encode([.string("t"), .int(Int64(rng.next() % 1_100_000) - 50_000)])
+                if present.contains(key) { continue }
+                #expect(try cached.get(key) == nil)
+                #expect(try plain.get(key) == nil)
+            }
+        }
+        let stats = cache.statistics
+        #expect(stats.bytes <= cache.capacityBytes + 32 << 10, "holds at most its capacity plus one block: \(stats.bytes)")
+        #expect(stats.hits > 0 && stats.misses > 0)
+        // A corrupted block is still caught (the cache holds only verified blocks).
+        var bytes = fs.contents(of: "/idx/2.sst")!
+        bytes[40] ^= 0x01
+        fs.setContents(of: "/idx/2.sst", bytes)
+        let damaged = try IndexFile(fileSystem: fs, path: "/idx/2.sst", id: 99, cache: cache)
+        #expect(throws: StorageError.self) { _ = try damaged.get(entries[0].key) }
+    }
+
     @Test func keysMustAscend() throws {
         let fs = MemFileSystem()
         try fs.createDirectory("/idx")

@@ -65,13 +65,17 @@ final class Fixture: @unchecked Sendable {
         let snapshots = self.snapshots
         return try await run(count) { i in
             let w = first + i
-            if history { try await p.appendHistoryNode(branch: BranchToken(treeID: key(w).runID, branchID: "main"), node: HistoryNode(nodeID: 1, lastEventID: 3, txnID: 1, prevTxnID: 0, events: events(3))) }
+            // The first history batch travels in the create's batch, as the history service writes it.
+            let node = BranchNode(
+                branch: BranchToken(treeID: key(w).runID, branchID: "main"),
+                node: HistoryNode(nodeID: 1, lastEventID: 3, txnID: 1, prevTxnID: 0, events: events(3)))
             try await p.createWorkflowExecution(
                 shardID: shard(w), rangeID: 1, mode: .brandNew, snapshot: snapshots[w],
                 tasks: [
                     HistoryTask(category: .transfer, taskID: base + Int64(2 * i), key: key(w), data: [UInt8](repeating: 1, count: taskBytes)),
                     HistoryTask(category: .timer, taskID: base + Int64(2 * i + 1), fireTime: 1_000_000 + Int64(w), key: key(w), data: [UInt8](repeating: 2, count: taskBytes)),
-                ])
+                ],
+                attached: AttachedWrites(historyNodes: history ? [node] : []))
         }
     }
 
@@ -98,12 +102,13 @@ final class Fixture: @unchecked Sendable {
                     max: HistoryTaskKey(fireTime: 1_000_000 + Int64(w) + 1, taskID: 0), pageSize: 10, pageToken: nil)
                 precondition(!due.items.isEmpty)
             }
-            try await p.appendHistoryNode(
+            let node = BranchNode(
                 branch: BranchToken(treeID: key(w).runID, branchID: "main"),
                 node: HistoryNode(nodeID: before[w].nextEventID, lastEventID: next[w].nextEventID - 1, txnID: next[w].lastEventTxnID, prevTxnID: before[w].lastEventTxnID, events: events(eventCount)))
             try await p.updateWorkflowExecution(
                 shardID: shard(w), rangeID: 1,
-                mutation: WorkflowMutation(snapshot: next[w], newTasks: [newTask(w, base + Int64(w))], completedTasks: completed(w)), newRun: nil)
+                mutation: WorkflowMutation(snapshot: next[w], newTasks: [newTask(w, base + Int64(w))], completedTasks: completed(w)), newRun: nil,
+                attached: AttachedWrites(historyNodes: [node]))
         }
         snapshots = after
         return result

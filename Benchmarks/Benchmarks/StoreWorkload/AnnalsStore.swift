@@ -2,13 +2,18 @@ import StorageEngine
 import StorageCodec
 import StorageLog
 
-/// Annals' store: an unconditional history append, then a compare-and-set in the shard partition.
+/// Annals' store: a compare-and-set in the shard partition carrying the history append in the
+/// same log record (`alsoWriting`, as the history service writes), or, with
+/// `separateHistoryAppend`, an unconditional append first and then the CAS (Temporal's Cassandra
+/// pattern: two durable records).
 public final class AnnalsStore: @unchecked Sendable {
     public let name = "annals"
     public let store: Store
+    public let separateHistoryAppend: Bool
 
-    public init(directory: String) throws {
+    public init(directory: String, separateHistoryAppend: Bool = false) throws {
         store = try Store.open(directory: directory)
+        self.separateHistoryAppend = separateHistoryAppend
     }
 
     public func transaction(workflow: Int, version: Int) async throws {
@@ -20,7 +25,7 @@ public final class AnnalsStore: @unchecked Sendable {
             events.append(.put("history_node", tree, Key([.string("branch"), .int(Int64(node))]),
                                Row(["data": Workload.events[(workflow + node) % Workload.events.count]])))
         }
-        try await store.write(events)
+        if separateHistoryAppend { try await store.write(events) }
         let stateKey = Key(.string("wf-\(workflow)"))
         let outcome = try await store.compareAndSet(
             table: "executions", partition: shard,
@@ -28,7 +33,8 @@ public final class AnnalsStore: @unchecked Sendable {
             mutations: [
                 .put("executions", shard, stateKey, Row(["version": Array("\(version + 1)".utf8), "data": Workload.states[(workflow + version) % Workload.states.count]])),
                 .put("executions", shard, Key(.string("task"), .int(Int64(workflow)), .int(Int64(version))), Row(["data": Workload.tasks[version % Workload.tasks.count]])),
-            ])
+            ],
+            alsoWriting: separateHistoryAppend ? [] : events)
         guard outcome.applied else { throw BenchmarkFailure(description: "annals: CAS failed for workflow \(workflow) version \(version)") }
     }
 
