@@ -9,8 +9,10 @@ public enum IndexFileFormat {
     public static let version: UInt16 = 1
     public static let footerSize = 64
     public static let blockHeaderSize = 17
-    /// Data blocks are closed once their raw contents reach this size.
-    public static let targetBlockBytes = 16 << 10
+    /// Data blocks are closed once their raw contents reach this size. 4 KiB (RocksDB's default):
+    /// a point read that misses the block cache reads, verifies and decompresses one small block;
+    /// with 16 KiB blocks the p99 point read at 1M workflows was 2.2× that at 10k, with 4 KiB 1.3×.
+    public static let targetBlockBytes = 4 << 10
     public static let fileExtension = ".sst"
 
     static let kindInline: UInt8 = 1
