@@ -17,6 +17,8 @@ public struct BenchReport: Sendable, Codable, Equatable {
     public var workflowsPerSecond: Double
     public var stateTransitions: Int
     public var stateTransitionsPerSecond: Double
+    /// Activity tasks received eagerly (in workflow task completions) rather than polled.
+    public var eagerActivityTasks: Int
     public var p50Ms: Double
     public var p95Ms: Double
     public var p99Ms: Double
@@ -40,6 +42,7 @@ public struct BenchReport: Sendable, Codable, Equatable {
         workflowsPerSecond = seconds > 0 ? Double(snapshot.completed) / seconds : 0
         stateTransitions = snapshot.stateTransitions
         stateTransitionsPerSecond = seconds > 0 ? Double(snapshot.stateTransitions) / seconds : 0
+        eagerActivityTasks = snapshot.eagerActivityTasks
         p50Ms = snapshot.latency.milliseconds(atPercentile: 50)
         p95Ms = snapshot.latency.milliseconds(atPercentile: 95)
         p99Ms = snapshot.latency.milliseconds(atPercentile: 99)
@@ -65,6 +68,7 @@ public struct BenchReport: Sendable, Codable, Equatable {
             "latency ms   p50 \(format(p50Ms))  p95 \(format(p95Ms))  p99 \(format(p99Ms))  max \(format(maxMs))  (start to close)",
             "errors       \(errors)" + (warmupErrors > 0 ? " (+\(warmupErrors) during warmup)" : ""),
         ]
+        if eagerActivityTasks > 0 { lines.insert("eager        \(eagerActivityTasks) activity tasks received with workflow task completions", at: 5) }
         for (kind, count) in errorsByKind.sorted(by: { $0.key < $1.key }) {
             lines.append("  \(kind): \(count)")
         }

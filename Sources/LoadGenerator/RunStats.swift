@@ -26,6 +26,8 @@ final class RunStats: Sendable {
         var started = 0
         var completed = 0
         var stateTransitions = 0
+        /// Activity tasks the server handed over with a workflow task completion (eager execution).
+        var eagerActivityTasks = 0
         var errorsByKind: [BenchErrorKind: Int] = [:]
         var errorMessages: [String: Int] = [:]
         var latency = LatencyRecorder()
@@ -72,6 +74,10 @@ final class RunStats: Sendable {
     /// A server-side state change caused by the generator (a task started or completed, a signal).
     func recordTransition() {
         update { $0.stateTransitions += 1 }
+    }
+
+    func recordEagerActivityTask() {
+        update { $0.eagerActivityTasks += 1 }
     }
 
     func recordError(_ kind: BenchErrorKind, _ message: String) {

@@ -105,6 +105,7 @@ struct WorkflowTaskWorker: Sendable {
         // worker runs them in the slots it reserved.
         for activity in response.activityTasks {
             context.stats.recordTransition()
+            context.stats.recordEagerActivityTask()
             try await ActivityWorker.handle(activity, client: client, context: context)
         }
         return response.hasWorkflowTask ? response.workflowTask : nil
