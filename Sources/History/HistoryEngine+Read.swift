@@ -118,7 +118,7 @@ extension HistoryEngine {
                 response.nextPageToken = Data(start.encode())
                 return response
             }
-            await notifier.wait(request.key, after: seen, timeout: remaining)
+            await notifier.wait(request.key, after: seen, timeout: remaining, closeOnly: request.closeEventOnly)
         }
     }
 

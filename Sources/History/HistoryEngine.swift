@@ -196,7 +196,7 @@ public final class HistoryEngine: Sendable {
         for run in [tx] + tx.newRuns {
             shard.cache(run.ms)
             runEffects(run.effects, ms: run.ms, shard: shard)
-            notifier.notify(run.key)
+            notifier.notify(run.key, closed: !run.ms.isRunning)
         }
     }
 
