@@ -1,6 +1,8 @@
 import StoreWorkload
 // A plain executable running the Annals side of the workflow-task transaction for a fixed time,
 // for profilers (`perf record -g .build/release/StoreProfile 10`). Prints transactions/s.
+// ANNALS_SEPARATE_HISTORY_APPEND=1 writes the history append as its own record first (two
+// records per transaction, Temporal's Cassandra pattern) instead of in the CAS's record.
 
 import Foundation
 
@@ -8,7 +10,8 @@ let seconds = Double(CommandLine.arguments.dropFirst().first ?? "10") ?? 10
 let directory = (ProcessInfo.processInfo.environment["ANNALS_BENCH_DIR"] ?? "/tmp/annals-bench") + "/store-profile"
 try? FileManager.default.removeItem(atPath: directory)
 try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-let store = try AnnalsStore(directory: directory)
+let store = try AnnalsStore(
+    directory: directory, separateHistoryAppend: ProcessInfo.processInfo.environment["ANNALS_SEPARATE_HISTORY_APPEND"] == "1")
 let versions = Versions()
 let deadline = ContinuousClock.now + .milliseconds(Int(seconds * 1000))
 var total = 0
