@@ -3,10 +3,10 @@ import StorageTesting
 import Synchronization
 import Testing
 
-/// Workflow transactions (append a history batch, then commit the state with its task) racing a
-/// simulated power loss (a crash clone of the in-memory file system), then a reopen: every
-/// acknowledged transaction survives, no transaction is half applied, and no orphan events (from
-/// transactions whose state write failed or never landed) are visible.
+/// Workflow transactions (a history batch, appended first or attached to the state's write, and the
+/// state with its task) racing a simulated power loss (a crash clone of the in-memory file system),
+/// then a reopen: every acknowledged transaction survives, no transaction is half applied, and no
+/// orphan events (from transactions whose state write failed or never landed) are visible.
 @Suite("Persistence crashes")
 struct CrashTests {
     static let workflows = 6
@@ -110,7 +110,10 @@ struct CrashTests {
                 }
                 let size = 1 + Int64(rng.next() % 3)
                 let batch = node(current.nextEventID, current.nextEventID + size - 1, txn: txnBase + Int64(2 * step + 2), prev: current.lastEventTxnID)
-                try await p.appendHistoryNode(branch: Self.branch(index), node: batch)
+                // Half the transactions attach the batch to the state's write (one record, as the
+                // history service writes), half append it first (two records, Temporal's pattern).
+                let attach = rng.next() % 2 == 0
+                if !attach { try await p.appendHistoryNode(branch: Self.branch(index), node: batch) }
                 var next = current
                 next.dbRecordVersion += 1
                 next.nextEventID += size
@@ -119,7 +122,7 @@ struct CrashTests {
                 try await p.updateWorkflowExecution(
                     shardID: 1, rangeID: rangeID,
                     mutation: WorkflowMutation(snapshot: next, newTasks: [transferTask(key, Self.taskID(index, version: next.dbRecordVersion))]),
-                    newRun: nil)
+                    newRun: nil, attached: AttachedWrites(historyNodes: attach ? [BranchNode(branch: Self.branch(index), node: batch)] : []))
                 current = next
                 progress.acknowledged.withLock { $0[index] = next.dbRecordVersion }
             } catch {
