@@ -76,19 +76,23 @@ public final class TaskQueueMatcher<Item: Sendable>: Sendable {
         }
         return state.withLock { state in
             if state.closed { return false }
-            var q = state.queues[queue] ?? Queue()
-            if !q.pollers.isEmpty {
-                // A poller arrived between the two locks: hand it over now.
-                let p = q.pollers.popFirst()!
-                state.queues[queue] = q
-                p.continuation.resume(returning: task)
+            return Self.modify(&state, queue) { q in
+                if let p = q.pollers.popFirst() {
+                    // A poller arrived between the two locks: hand it over now.
+                    p.continuation.resume(returning: task)
+                    return true
+                }
+                guard q.backlog.count < maxBacklogPerQueue else { return false }
+                if urgent { q.backlog.prepend(task) } else { q.backlog.append(task) }
                 return true
             }
-            guard q.backlog.count < maxBacklogPerQueue else { return false }
-            if urgent { q.backlog.prepend(task) } else { q.backlog.append(task) }
-            state.queues[queue] = q
-            return true
         }
+    }
+
+    /// Mutates a queue in place. (Copying it out of the dictionary and back made every change
+    /// copy its backlog and pollers: O(backlog) per offer once tasks pile up.)
+    private static func modify<R>(_ state: inout State, _ queue: QueueName, _ body: (inout Queue) -> R) -> R {
+        body(&state.queues[queue, default: Queue()])
     }
 
     /// The next task of `queue`, waiting at most `timeout`; nil when it expires, when the calling
@@ -123,15 +127,12 @@ public final class TaskQueueMatcher<Item: Sendable>: Sendable {
             await withCheckedContinuation { (continuation: CheckedContinuation<Item?, Never>) in
                 let immediate: Item?? = state.withLock { state in
                     if state.closed || Task.isCancelled { return .some(nil) }
-                    var q = state.queues[queue] ?? Queue()
-                    if let task = q.backlog.popFirst() {
-                        state.queues[queue] = q
-                        return .some(task)
+                    return Self.modify(&state, queue) { q in
+                        if let task = q.backlog.popFirst() { return .some(task) }
+                        if q.pollers.count >= maxPollersPerQueue { return .some(nil) }
+                        q.pollers.append(Poller(id: id, continuation: continuation))
+                        return .none
                     }
-                    if q.pollers.count >= maxPollersPerQueue { return .some(nil) }
-                    q.pollers.append(Poller(id: id, continuation: continuation))
-                    state.queues[queue] = q
-                    return .none
                 }
                 if let immediate { continuation.resume(returning: immediate) }
             }
@@ -143,10 +144,11 @@ public final class TaskQueueMatcher<Item: Sendable>: Sendable {
 
     private func removePoller(_ id: UInt64, from queue: QueueName) {
         let removed: Poller? = state.withLock { state in
-            guard var q = state.queues[queue], let index = q.pollers.firstIndex(where: { $0.id == id }) else { return nil }
-            let poller = q.pollers.remove(at: index)
-            state.queues[queue] = q
-            return poller
+            guard state.queues[queue] != nil else { return nil }
+            return Self.modify(&state, queue) { q in
+                guard let index = q.pollers.firstIndex(where: { $0.id == id }) else { return nil }
+                return q.pollers.remove(at: index)
+            }
         }
         removed?.continuation.resume(returning: nil)
     }
@@ -162,20 +164,20 @@ public final class TaskQueueMatcher<Item: Sendable>: Sendable {
     /// Removes queued tasks for which `isStale` holds (e.g. tasks of a closed workflow).
     public func removeAll(from queue: QueueName, where isStale: (Item) -> Bool) {
         state.withLock { state in
-            guard var q = state.queues[queue] else { return }
-            q.backlog = Deque(q.backlog.filter { !isStale($0) })
-            state.queues[queue] = q
+            guard state.queues[queue] != nil else { return }
+            Self.modify(&state, queue) { q in q.backlog = Deque(q.backlog.filter { !isStale($0) }) }
         }
     }
 
     /// Removes and returns every queued task of `queue` (a queue nobody will poll any more).
     public func drain(_ queue: QueueName) -> [Item] {
         state.withLock { state in
-            guard var q = state.queues[queue] else { return [] }
-            let items = Array(q.backlog)
-            q.backlog = Deque()
-            state.queues[queue] = q
-            return items
+            guard state.queues[queue] != nil else { return [] }
+            return Self.modify(&state, queue) { q in
+                let items = Array(q.backlog)
+                q.backlog = Deque()
+                return items
+            }
         }
     }
 
