@@ -27,6 +27,9 @@ public final class RunNotifier: Sendable {
 
     public func version(_ key: WorkflowKey) -> UInt64 { state.withLock { $0.versions[key] ?? 0 } }
 
+    /// Waiters registered for the run (diagnostics, tests).
+    public func waiting(_ key: WorkflowKey) -> Int { state.withLock { $0.waiters[key]?.count ?? 0 } }
+
     /// The run changed; `closed`: the change closed it.
     public func notify(_ key: WorkflowKey, closed: Bool = true) {
         let waiters: [Waiter] = state.withLock { state in
