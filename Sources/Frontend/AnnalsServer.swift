@@ -58,6 +58,11 @@ public final class AnnalsServer: Sendable {
                     // Go clients ping often (BDP pings) and workers hold long polls: be lenient.
                     config.connection.keepalive.clientBehavior = .init(minPingIntervalWithoutCalls: .seconds(1), allowWithoutCalls: true)
                     config.rpc.maxRequestPayloadSize = 64 << 20
+                    // Large HTTP/2 windows and frames (8 MiB, 1 MiB; the defaults are 64 KiB and
+                    // 16 KiB): fewer WINDOW_UPDATE frames and flushes per RPC, and a big history
+                    // page is not throttled by flow control. Measured: less server CPU per workflow.
+                    config.http2.targetWindowSize = 8 << 20
+                    config.http2.maxFrameSize = 1 << 20
                 })
             let services: [any RegistrableRPCService] = [
                 WorkflowHandler(engine: engine, namespaces: namespaces, visibility: persistence, configuration: configuration),
