@@ -40,6 +40,9 @@ public enum BenchLimits {
     public static let maxStreamsPerConnection = 90
     /// RPCs sent on one connection before it is replaced (see `ClientPool` for why).
     public static let maxRPCsPerConnection = 150
+    /// HTTP/2 flow-control window and largest frame the generator's connections accept.
+    public static let http2WindowBytes = 8 << 20
+    public static let http2MaxFrameBytes = 1 << 20
 
     // MARK: Retry pacing
 

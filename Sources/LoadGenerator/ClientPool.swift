@@ -57,7 +57,13 @@ final class ClientPool: Sendable {
     private static func makeClient(target: Target) throws -> HTTP2Client {
         let transport = try HTTP2ClientTransport.Posix(
             target: .dns(host: target.host, port: target.port),
-            transportSecurity: .plaintext
+            transportSecurity: .plaintext,
+            config: .defaults { config in
+                // Large windows and frames, as the SDKs' HTTP/2 stacks use: a big history page
+                // is not throttled by flow control, and fewer WINDOW_UPDATEs are sent.
+                config.http2.targetWindowSize = BenchLimits.http2WindowBytes
+                config.http2.maxFrameSize = BenchLimits.http2MaxFrameBytes
+            }
         )
         return GRPCClient(transport: transport)
     }
