@@ -55,44 +55,9 @@ public enum IndexFileFormat {
     static func decodeEntries(_ raw: [UInt8], path: String, blockOffset: Int64) throws -> [(key: [UInt8], entry: IndexEntry)] {
         var entries: [(key: [UInt8], entry: IndexEntry)] = []
         try raw.withUnsafeBytes { bytes in
-            var p = 0
-            func need(_ n: Int) throws {
-                guard n >= 0, p + n <= bytes.count else {
-                    throw StorageError(.corruption, "index block entry overruns the block (at \(p) of \(bytes.count))", path: path, offset: blockOffset)
-                }
-            }
-            while p < bytes.count {
-                try need(4)
-                let keyLength = Int(bytes.loadLE(UInt32.self, at: p))
-                p += 4
-                try need(keyLength + 9)
-                let key = Array(bytes[p..<(p + keyLength)])
-                p += keyLength
-                let lsn = bytes.loadLE(UInt64.self, at: p)
-                let kind = bytes[p + 8]
-                p += 9
-                let value: IndexValue
-                switch kind {
-                case kindInline:
-                    try need(4)
-                    let n = Int(bytes.loadLE(UInt32.self, at: p))
-                    p += 4
-                    try need(n)
-                    value = .inline(Array(bytes[p..<(p + n)]))
-                    p += n
-                case kindTombstone:
-                    value = .tombstone
-                case kindPointer:
-                    try need(24)
-                    value = .pointer(ValuePointer(
-                        lsn: lsn, segmentFirstLSN: bytes.loadLE(UInt64.self, at: p),
-                        frameOffset: Int64(bitPattern: bytes.loadLE(UInt64.self, at: p + 8)),
-                        writeIndex: bytes.loadLE(UInt32.self, at: p + 16), rowBytes: bytes.loadLE(UInt32.self, at: p + 20)))
-                    p += 24
-                default:
-                    throw StorageError(.corruption, "index entry has unknown kind \(kind)", path: path, offset: blockOffset)
-                }
-                entries.append((key, IndexEntry(lsn: lsn, value: value)))
+            try walkEntries(bytes, path: path, blockOffset: blockOffset) { entry in
+                entries.append((Array(bytes[entry.key]), entry.decode(bytes)))
+                return true
             }
         }
         return entries
@@ -104,54 +69,80 @@ public enum IndexFileFormat {
     static func findEntry(_ raw: [UInt8], key: [UInt8], path: String, blockOffset: Int64) throws -> IndexEntry? {
         try raw.withUnsafeBytes { bytes in
             try key.withUnsafeBytes { wanted in
-                var p = 0
-                func need(_ n: Int) throws {
-                    guard n >= 0, p + n <= bytes.count else {
-                        throw StorageError(.corruption, "index block entry overruns the block (at \(p) of \(bytes.count))", path: path, offset: blockOffset)
-                    }
+                var found: IndexEntry?
+                try walkEntries(bytes, path: path, blockOffset: blockOffset) { entry in
+                    let order = compareBytes(UnsafeRawBufferPointer(rebasing: bytes[entry.key]), wanted)
+                    if order == 0 { found = entry.decode(bytes) }
+                    return order < 0
                 }
-                while p < bytes.count {
-                    try need(4)
-                    let keyLength = Int(bytes.loadLE(UInt32.self, at: p))
-                    p += 4
-                    try need(keyLength + 9)
-                    let order = compareBytes(UnsafeRawBufferPointer(rebasing: bytes[p..<(p + keyLength)]), wanted)
-                    p += keyLength
-                    let lsn = bytes.loadLE(UInt64.self, at: p)
-                    let kind = bytes[p + 8]
-                    p += 9
-                    let payloadStart = p
-                    switch kind {
-                    case kindInline:
-                        try need(4)
-                        let n = Int(bytes.loadLE(UInt32.self, at: p))
-                        p += 4
-                        try need(n)
-                        p += n
-                    case kindTombstone:
-                        break
-                    case kindPointer:
-                        try need(24)
-                        p += 24
-                    default:
-                        throw StorageError(.corruption, "index entry has unknown kind \(kind)", path: path, offset: blockOffset)
-                    }
-                    if order > 0 { return nil }
-                    if order < 0 { continue }
-                    switch kind {
-                    case kindInline:
-                        return IndexEntry(lsn: lsn, value: .inline(Array(bytes[(payloadStart + 4)..<p])))
-                    case kindTombstone:
-                        return IndexEntry(lsn: lsn, value: .tombstone)
-                    default:
-                        return IndexEntry(lsn: lsn, value: .pointer(ValuePointer(
-                            lsn: lsn, segmentFirstLSN: bytes.loadLE(UInt64.self, at: payloadStart),
-                            frameOffset: Int64(bitPattern: bytes.loadLE(UInt64.self, at: payloadStart + 8)),
-                            writeIndex: bytes.loadLE(UInt32.self, at: payloadStart + 16), rowBytes: bytes.loadLE(UInt32.self, at: payloadStart + 20))))
-                    }
-                }
-                return nil
+                return found
             }
+        }
+    }
+
+    /// One entry of a raw data block, located but not decoded.
+    private struct RawEntry {
+        var key: Range<Int>
+        var lsn: UInt64
+        var kind: UInt8
+        /// The payload after the kind byte (for inline rows, the row bytes after their length).
+        var payload: Range<Int>
+
+        func decode(_ bytes: UnsafeRawBufferPointer) -> IndexEntry {
+            switch kind {
+            case kindInline:
+                return IndexEntry(lsn: lsn, value: .inline(Array(bytes[payload])))
+            case kindTombstone:
+                return IndexEntry(lsn: lsn, value: .tombstone)
+            default:
+                let p = payload.lowerBound
+                return IndexEntry(lsn: lsn, value: .pointer(ValuePointer(
+                    lsn: lsn, segmentFirstLSN: bytes.loadLE(UInt64.self, at: p),
+                    frameOffset: Int64(bitPattern: bytes.loadLE(UInt64.self, at: p + 8)),
+                    writeIndex: bytes.loadLE(UInt32.self, at: p + 16), rowBytes: bytes.loadLE(UInt32.self, at: p + 20))))
+            }
+        }
+    }
+
+    /// Locates the block's entries in order, checking every length against the block, until
+    /// `body` returns false.
+    private static func walkEntries(
+        _ bytes: UnsafeRawBufferPointer, path: String, blockOffset: Int64, _ body: (RawEntry) throws -> Bool
+    ) throws {
+        var p = 0
+        func need(_ n: Int) throws {
+            guard n >= 0, p + n <= bytes.count else {
+                throw StorageError(.corruption, "index block entry overruns the block (at \(p) of \(bytes.count))", path: path, offset: blockOffset)
+            }
+        }
+        while p < bytes.count {
+            try need(4)
+            let keyLength = Int(bytes.loadLE(UInt32.self, at: p))
+            p += 4
+            try need(keyLength + 9)
+            let key = p..<(p + keyLength)
+            p += keyLength
+            let lsn = bytes.loadLE(UInt64.self, at: p)
+            let kind = bytes[p + 8]
+            p += 9
+            let payload: Range<Int>
+            switch kind {
+            case kindInline:
+                try need(4)
+                let n = Int(bytes.loadLE(UInt32.self, at: p))
+                p += 4
+                try need(n)
+                payload = p..<(p + n)
+            case kindTombstone:
+                payload = p..<p
+            case kindPointer:
+                try need(24)
+                payload = p..<(p + 24)
+            default:
+                throw StorageError(.corruption, "index entry has unknown kind \(kind)", path: path, offset: blockOffset)
+            }
+            p = payload.upperBound
+            if try !body(RawEntry(key: key, lsn: lsn, kind: kind, payload: payload)) { return }
         }
     }
 
