@@ -155,4 +155,31 @@ struct FieldReader {
         guard case .bytes(let b) = value else { throw fail("expected a nested \(what)") }
         return FieldReader(b, what: "\(self.what) \(what)")
     }
+
+    /// A map entry `{1: key, 2: value record}` (both must be there).
+    func entry<Key: FieldKey, Item>(
+        _ value: Value, _ what: String, key: Key.Type, item: (FieldReader) throws(HistoryError) -> Item
+    ) throws(HistoryError) -> (Key, Item) {
+        var e = try record(value, "\(what) entry")
+        var k: Key?
+        var i: Item?
+        while let (field, v) = try e.next() {
+            if field == 1 { k = try Key.read(v, from: e) } else if field == 2 { i = try item(try e.record(v, what)) }
+        }
+        guard let k, let i else { throw e.fail("\(what) entry without its key or its \(what)") }
+        return (k, i)
+    }
+}
+
+/// A type that keys a map in the tagged encoding.
+protocol FieldKey {
+    static func read(_ value: FieldReader.Value, from reader: FieldReader) throws(HistoryError) -> Self
+}
+
+extension Int64: FieldKey {
+    static func read(_ value: FieldReader.Value, from reader: FieldReader) throws(HistoryError) -> Int64 { try reader.int(value) }
+}
+
+extension String: FieldKey {
+    static func read(_ value: FieldReader.Value, from reader: FieldReader) throws(HistoryError) -> String { try reader.string(value) }
 }

@@ -183,22 +183,10 @@ extension MutableStateCodec {
             case 18: s.workflowTask = try decodeWorkflowTask(try r.record(v, "workflow task"))
             case 19: s.workflowTaskFailures = try r.int32(v)
             case 20:
-                var e = try r.record(v, "activity entry")
-                var id: Int64 = 0
-                var activity: ActivityInfo?
-                while let (f, ev) = try e.next() {
-                    if f == 1 { id = try e.int(ev) } else if f == 2 { activity = try decodeActivity(try e.record(ev, "activity")) }
-                }
-                guard let activity else { throw e.fail("activity entry without an activity") }
+                let (id, activity) = try r.entry(v, "activity", key: Int64.self, item: decodeActivity)
                 s.activities[id] = activity
             case 21:
-                var e = try r.record(v, "timer entry")
-                var id = ""
-                var timer: TimerInfo?
-                while let (f, ev) = try e.next() {
-                    if f == 1 { id = try e.string(ev) } else if f == 2 { timer = try decodeTimer(try e.record(ev, "timer")) }
-                }
-                guard let timer else { throw e.fail("timer entry without a timer") }
+                let (id, timer) = try r.entry(v, "timer", key: String.self, item: decodeTimer)
                 s.timers[id] = timer
             case 22: s.bufferedEvents.append(try r.data(v))
             case 23: s.signalRequestIDs.append(try r.string(v))
@@ -228,44 +216,15 @@ extension MutableStateCodec {
                 }
                 s.parent = parent
             case 36:
-                var e = try r.record(v, "child entry")
-                var id: Int64 = 0
-                var child: ChildInfo?
-                while let (f, ev) = try e.next() {
-                    if f == 1 { id = try e.int(ev) } else if f == 2 { child = try decodeChild(try e.record(ev, "child")) }
-                }
-                guard let child else { throw e.fail("child entry without a child") }
+                let (id, child) = try r.entry(v, "child", key: Int64.self, item: decodeChild)
                 s.children[id] = child
             case 37:
-                var e = try r.record(v, "external request entry")
-                var id: Int64 = 0
-                var request: ExternalRequestInfo?
-                while let (f, ev) = try e.next() {
-                    if f == 1 { id = try e.int(ev) } else if f == 2 { request = try decodeExternalRequest(try e.record(ev, "external request")) }
-                }
-                guard let request else { throw e.fail("external request entry without a request") }
+                let (id, request) = try r.entry(v, "external request", key: Int64.self, item: decodeExternalRequest)
                 s.externalRequests[id] = request
             case 38: s.stickyQueue = try r.string(v)
             case 39: s.stickyScheduleToStartNanos = try r.int(v)
             case 40:
-                var e = try r.record(v, "update entry")
-                var id = ""
-                var update = UpdateRecord(acceptedEventID: 0)
-                while let (f, ev) = try e.next() {
-                    if f == 1 {
-                        id = try e.string(ev)
-                    } else if f == 2 {
-                        var u = try e.record(ev, "update")
-                        while let (uf, uv) = try u.next() {
-                            switch uf {
-                            case 1: update.acceptedEventID = try u.int(uv)
-                            case 2: update.completed = try u.bool(uv)
-                            case 3: update.outcome = try u.data(uv)
-                            default: break
-                            }
-                        }
-                    }
-                }
+                let (id, update) = try r.entry(v, "update", key: String.self, item: decodeUpdate)
                 s.updates[id] = update
             default: break  // a field of a newer version
             }
@@ -375,6 +334,20 @@ extension MutableStateCodec {
             }
         }
         return c
+    }
+
+    private static func decodeUpdate(_ reader: FieldReader) throws(HistoryError) -> UpdateRecord {
+        var r = reader
+        var u = UpdateRecord(acceptedEventID: 0)
+        while let (f, v) = try r.next() {
+            switch f {
+            case 1: u.acceptedEventID = try r.int(v)
+            case 2: u.completed = try r.bool(v)
+            case 3: u.outcome = try r.data(v)
+            default: break
+            }
+        }
+        return u
     }
 
     private static func decodeExternalRequest(_ reader: FieldReader) throws(HistoryError) -> ExternalRequestInfo {

@@ -15,13 +15,6 @@ enum MutableStateCodec {
         encodeV2(state)
     }
 
-    /// Version 1, kept for tests that check old records still read.
-    static func encodeV1(_ state: MutableState) throws -> [UInt8] {
-        let encoder = JSONEncoder()
-        encoder.dataEncodingStrategy = .base64
-        return [version1] + Array(try encoder.encode(state))
-    }
-
     static func decode(_ bytes: [UInt8]) throws(HistoryError) -> MutableState {
         guard let version = bytes.first else { throw .internal("empty mutable state record") }
         switch version {
