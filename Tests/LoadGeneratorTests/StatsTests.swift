@@ -79,6 +79,19 @@ struct StatsTests {
         }
         #expect(!json.contains("\n"))
         #expect(report.text().contains("workflows/s"))
+        #expect(report.eagerActivityTasks == 0 && !report.text().contains("eager"))
+    }
+
+    @Test func eagerActivityTasksAreCountedOnlyWhileMeasuring() {
+        let stats = RunStats(measuring: false)
+        stats.recordEagerActivityTask()  // warmup: dropped
+        stats.startMeasuring()
+        for _ in 0..<3 { stats.recordEagerActivityTask() }
+        let configuration = BenchConfiguration(target: Target(host: "127.0.0.1", port: 7233), workload: .activity, workflows: 3)
+        let report = BenchReport(configuration: configuration, snapshot: stats.snapshot(), elapsed: .seconds(1))
+        #expect(report.eagerActivityTasks == 3)
+        #expect(report.json().contains("\"eagerActivityTasks\":3"))
+        #expect(report.text().contains("eager        3 activity tasks"))
     }
 
     @Test func backoffDoublesUpToTheMaximum() {

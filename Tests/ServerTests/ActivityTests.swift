@@ -72,11 +72,7 @@ import Testing
         #expect(first.attempt == 1)
         h.clock.advance(seconds: 6)
         // The timeout fires, then the retry's backoff (1 ms of the manual clock) must pass.
-        var second = try await h.pollActivityTask(timeout: .milliseconds(300))
-        for _ in 0..<20 where second.taskToken.isEmpty {
-            h.clock.advance(seconds: 1)
-            second = try await h.pollActivityTask(timeout: .milliseconds(300))
-        }
+        let second = try await h.pollActivityRetry()
         #expect(second.attempt == 2)
         await #expect(throws: HistoryError.self) {
             try await h.engine.completeActivity(try TaskToken.decode(Array(first.taskToken)), result: nil, identity: "w")
@@ -134,11 +130,7 @@ import Testing
         #expect(response.activityTasks.count == 1)
         h.clock.advance(seconds: 6)
         // The eager worker vanished: the attempt times out and the retry is dispatched normally.
-        var retry = try await h.pollActivityTask(timeout: .milliseconds(300))
-        for _ in 0..<20 where retry.taskToken.isEmpty {
-            h.clock.advance(seconds: 1)
-            retry = try await h.pollActivityTask(timeout: .milliseconds(300))
-        }
+        let retry = try await h.pollActivityRetry()
         #expect(retry.attempt == 2)
         await #expect(throws: HistoryError.self) {
             try await h.engine.completeActivity(try TaskToken.decode(Array(response.activityTasks[0].taskToken)), result: nil, identity: "w")

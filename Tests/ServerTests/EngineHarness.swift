@@ -43,6 +43,17 @@ struct EngineHarness {
         try await engine.pollActivityTask(namespaceID: namespaceID, namespaceName: "default", taskQueue: taskQueue, identity: "test-worker", timeout: timeout)
     }
 
+    /// The next activity task once a retry's backoff has passed: polls, moving the manual clock
+    /// a second at a time (at most 20), until a task arrives.
+    func pollActivityRetry() async throws -> PollActivityTaskResponse {
+        var task = try await pollActivityTask(timeout: .milliseconds(300))
+        for _ in 0..<20 where task.taskToken.isEmpty {
+            clock.advance(seconds: 1)
+            task = try await pollActivityTask(timeout: .milliseconds(300))
+        }
+        return task
+    }
+
     func complete(_ task: PollWorkflowTaskResponse, _ commands: [Temporal_Api_Command_V1_Command], force: Bool = false) async throws {
         var request = Temporal_Api_Workflowservice_V1_RespondWorkflowTaskCompletedRequest()
         request.taskToken = task.taskToken
