@@ -53,11 +53,14 @@ public enum Condition: Sendable, Equatable {
         }
     }
 
-    func holds(for row: Row?) -> Bool {
+    /// Whether the condition holds for a row in its encoding (nil: the row is absent).
+    func holds(forEncoded row: [UInt8]?) throws -> Bool {
         switch self {
         case .rowAbsent: return row == nil
         case .rowPresent: return row != nil
-        case .columnEquals(_, let column, let value): return row?.columns[column] == value
+        case .columnEquals(_, let column, let value):
+            guard let row else { return value == nil }
+            return try Row.column(column, inEncoded: row, what: "the row of a condition") == value
         }
     }
 }

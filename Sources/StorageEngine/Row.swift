@@ -23,15 +23,47 @@ public struct Row: Equatable, Sendable, CustomStringConvertible {
 
     /// `u32 count, then per column sorted by name: u16 name length, name, u32 value length, value`.
     func encode(into out: inout [UInt8]) {
+        out.reserveCapacity(out.count + byteCount)
         out.appendLE(UInt32(columns.count))
-        for name in columns.keys.sorted(by: { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) }) {
-            let nameBytes = Array(name.utf8)
-            out.appendLE(UInt16(nameBytes.count))
-            out.append(contentsOf: nameBytes)
-            let value = columns[name]!
+        for (name, value) in columns.sorted(by: { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }) {
+            out.appendLE(UInt16(name.utf8.count))
+            out.append(contentsOf: name.utf8)
             out.appendLE(UInt32(value.count))
             out.append(contentsOf: value)
         }
+    }
+
+    /// The value of one column of an encoded row (nil when the row has no such column), read in
+    /// place: conditions are checked on the encoding without building the row's dictionary.
+    static func column(_ name: String, inEncoded bytes: [UInt8], what: @autoclosure () -> String) throws -> [UInt8]? {
+        let found: Range<Int>?? = bytes.withUnsafeBufferPointer { buffer in
+            func u16(_ at: Int) -> Int { Int(buffer[at]) | Int(buffer[at + 1]) << 8 }
+            func u32(_ at: Int) -> Int { u16(at) | u16(at + 2) << 16 }
+            guard buffer.count >= 4 else { return .none }
+            var offset = 4
+            for _ in 0..<u32(0) {
+                guard buffer.count - offset >= 2 else { return .none }
+                let nameLength = u16(offset)
+                offset += 2
+                guard buffer.count - offset >= nameLength + 4 else { return .none }
+                let nameRange = offset..<(offset + nameLength)
+                offset += nameLength
+                let valueLength = u32(offset)
+                offset += 4
+                guard buffer.count - offset >= valueLength else { return .none }
+                if UnsafeBufferPointer(rebasing: buffer[nameRange]).elementsEqual(name.utf8) {
+                    return .some(offset..<(offset + valueLength))
+                }
+                offset += valueLength
+            }
+            return .some(nil)
+        }
+        guard let found else {
+            // Damaged: let the full decoder name the defect and its offset.
+            _ = try Row(encoded: bytes, what: what())
+            throw StorageError(.corruption, "\(what()) is malformed")
+        }
+        return found.map { Array(bytes[$0]) }
     }
 
     static func decode(_ reader: inout ByteReader) throws -> Row {

@@ -34,6 +34,9 @@ extension Store {
 
     private func submit(cas: (PartitionID, [Condition])?, _ mutations: [Mutation]) async throws -> CASOutcome {
         try validate(mutations, conditions: cas?.1 ?? [])
+        // Puts and deletes (all the history service sends) need nothing from the store's state:
+        // their row images and the log record are made here, outside the lock every writer takes.
+        let prepared = try Store.prepare(mutations).map { writes in (writes, try Store.encodeRecord(writes)) }
         await waitForRoom()
         return try await withCheckedThrowingContinuation { continuation in
             let immediate: Result<CASOutcome, any Error>? = state.withLock { state in
@@ -42,20 +45,15 @@ extension Store {
                         .closed, "the store stopped accepting writes after a failed write (\(failure)); reopen it to recover"))
                 }
                 do {
-                    if let (id, conditions) = cas {
-                        var current: [ConditionedRow] = []
-                        var holds = true
-                        for condition in conditions {
-                            let row = try Store.latestRow(id, condition.clustering.bytes, in: state)
-                            if !condition.holds(for: row) { holds = false }
-                            if !current.contains(where: { $0.clustering == condition.clustering }) {
-                                current.append(ConditionedRow(clustering: condition.clustering, row: row))
-                            }
-                        }
-                        if !holds { return .success(.notApplied(current: current)) }
+                    if let (id, conditions) = cas, let current = try Store.failedConditions(id, conditions, in: state) {
+                        return .success(.notApplied(current: current))
                     }
-                    let writes = try Store.materialize(mutations, in: state)
-                    try enqueue(writes, in: &state, continuation)
+                    if let (writes, record) = prepared {
+                        try enqueue(writes, record: record, in: &state, continuation)
+                    } else {
+                        let writes = try Store.materialize(mutations, in: state)
+                        try enqueue(writes, record: try Store.encodeRecord(writes), in: &state, continuation)
+                    }
                     return nil
                 } catch {
                     return .failure(error)
@@ -65,23 +63,50 @@ extension Store {
         }
     }
 
-    /// Queues one batch record for `writes` and records it in the overlay. Call with the state locked.
-    private func enqueue(
-        _ writes: [BatchRecord.Write], in state: inout State, _ continuation: CheckedContinuation<CASOutcome, any Error>
-    ) throws {
+    /// nil when every condition holds for the latest rows; otherwise each conditioned row's
+    /// current value (in the order of the conditions, without duplicates). Call with the state locked.
+    private static func failedConditions(_ id: PartitionID, _ conditions: [Condition], in state: State) throws -> [ConditionedRow]? {
+        var holds = true
+        var current: [(clustering: Key, encoded: [UInt8]?)] = []
+        for condition in conditions {
+            let row = try Store.latestEncodedRow(RowAddress(id, condition.clustering.bytes), in: state)
+            if try !condition.holds(forEncoded: row) { holds = false }
+            if !current.contains(where: { $0.clustering == condition.clustering }) {
+                current.append((condition.clustering, row))
+            }
+        }
+        if holds { return nil }
+        return try current.map { clustering, encoded in
+            ConditionedRow(clustering: clustering, row: try encoded.map { try Row(encoded: $0, what: "the row of a condition") })
+        }
+    }
+
+    /// The encoded log record for `writes`, or `.limitExceeded` when it is too large.
+    private static func encodeRecord(_ writes: [BatchRecord.Write]) throws -> [UInt8] {
         let record = BatchRecord(writes: writes).encoded()
         guard record.count <= StoreLimits.maxBatchBytes else {
             throw StorageError(.limitExceeded, "batch of \(record.count) bytes exceeds the limit of \(StoreLimits.maxBatchBytes) bytes")
         }
+        return record
+    }
+
+    /// Queues one batch record for `writes` and records it in the overlay. Call with the state locked.
+    private func enqueue(
+        _ writes: [BatchRecord.Write], record: [UInt8], in state: inout State, _ continuation: CheckedContinuation<CASOutcome, any Error>
+    ) throws {
         let recordBytes = record.count
         try log.enqueue(record) { [self] result in complete(writes, recordBytes: recordBytes, result, continuation) }
         for write in writes {
-            let id = PartitionID(table: write.table, key: write.partition)
-            var pending = state.overlay[id, default: [:]][ByteKey(write.clustering)] ?? Pending(row: nil, references: 0)
-            pending.row = write.row
-            pending.references += 1
-            state.overlay[id, default: [:]][ByteKey(write.clustering)] = pending
+            Store.notePending(write.encodedRow, at: RowAddress(PartitionID(table: write.table, key: write.partition), write.clustering), in: &state.overlay)
         }
+    }
+
+    private static func notePending(_ encodedRow: [UInt8]?, at address: RowAddress, in overlay: inout [RowAddress: Pending]) {
+        func note(_ pending: inout Pending) {
+            pending.encodedRow = encodedRow
+            pending.references += 1
+        }
+        note(&overlay[address, default: Pending(encodedRow: nil, references: 0)])
     }
 
     /// A row found in a segment being cleaned, with the LSN of the record that wrote it.
@@ -102,7 +127,7 @@ extension Store {
                 if let failure = state.failure { return .failure(failure) }
                 do {
                     var writes: [BatchRecord.Write] = []
-                    for row in rows where state.overlay[row.partition]?[ByteKey(row.clustering)] == nil {
+                    for row in rows where state.overlay[RowAddress(row.partition, row.clustering)] == nil {
                         guard let entry = try Store.indexedEntry(
                             row.partition, row.clustering, memtable: state.memtable, frozen: state.frozen, files: state.files),
                             entry.lsn == row.lsn
@@ -117,7 +142,7 @@ extension Store {
                         if a.partition != b.partition { return compareKeys(a.partition, b.partition) < 0 }
                         return compareKeys(a.clustering, b.clustering) < 0
                     }
-                    try enqueue(writes, in: &state, continuation)
+                    try enqueue(writes, record: try Store.encodeRecord(writes), in: &state, continuation)
                     return nil
                 } catch {
                     return .failure(error)
@@ -146,7 +171,7 @@ extension Store {
         }
     }
 
-    /// Runs on the log's writer thread once the batch is durable (or failed). Durable batches wait
+    /// Runs on the log's completion thread once the batch is durable (or failed). Durable batches wait
     /// for the end of their group (`applyDurableGroup`), so the lock is taken once per group.
     private func complete(
         _ writes: [BatchRecord.Write], recordBytes: Int, _ result: Result<LogPosition, any Error>,
@@ -181,12 +206,14 @@ extension Store {
             let frozenBefore = state.frozen.count
             for batch in group {
                 Store.apply(batch.entries, lsn: batch.lsn, recordBytes: batch.recordBytes, to: &state, options: options)
-                for write in batch.writes {
-                    let id = PartitionID(table: write.table, key: write.partition)
-                    guard var pending = state.overlay[id]?[ByteKey(write.clustering)] else { continue }
-                    pending.references -= 1
-                    state.overlay[id]![ByteKey(write.clustering)] = pending.references > 0 ? pending : nil
-                    if state.overlay[id]!.isEmpty { state.overlay[id] = nil }
+                for (id, clustering, _) in batch.entries {
+                    let address = RowAddress(id, clustering)
+                    guard let index = state.overlay.index(forKey: address) else { continue }
+                    if state.overlay.values[index].references > 1 {
+                        state.overlay.values[index].references -= 1
+                    } else {
+                        state.overlay.remove(at: index)
+                    }
                 }
             }
             if state.frozen.count != frozenBefore { frozenCount.store(state.frozen.count) }
@@ -196,10 +223,56 @@ extension Store {
         for batch in group { batch.continuation.resume(returning: .applied) }
     }
 
-    /// The latest accepted value of a row: in-flight batches first, then the index.
+    /// The latest accepted value of a row, encoded (nil: absent): in-flight batches first, then the index.
+    static func latestEncodedRow(_ address: RowAddress, in state: State) throws -> [UInt8]? {
+        if let pending = state.overlay[address] { return pending.encodedRow }
+        let entry = try Store.indexedEntry(
+            address.partition, address.clustering, memtable: state.memtable, frozen: state.frozen, files: state.files)
+        switch entry?.value {
+        case nil, .tombstone: return nil
+        case .inline(let bytes): return bytes
+        case .pointer: throw StorageError(.corruption, "index entry at LSN \(entry!.lsn) points into the log, which this version does not write")
+        }
+    }
+
+    /// The latest accepted value of a row.
     static func latestRow(_ id: PartitionID, _ clustering: [UInt8], in state: State) throws -> Row? {
-        if let pending = state.overlay[id]?[ByteKey(clustering)] { return pending.row }
-        return try Store.indexedRow(id, clustering, memtable: state.memtable, frozen: state.frozen, files: state.files)
+        try latestEncodedRow(RowAddress(id, clustering), in: state).map { try Row(encoded: $0, what: "the row at \(id.table)") }
+    }
+
+    /// The whole-row writes of a batch of puts and deletes (nil when it has other mutations), as
+    /// `materialize` would make them: one per row (the last mutation of a row wins), in key order.
+    static func prepare(_ mutations: [Mutation]) throws -> [BatchRecord.Write]? {
+        var writes: [(index: Int, write: BatchRecord.Write)] = []
+        writes.reserveCapacity(mutations.count)
+        for (index, mutation) in mutations.enumerated() {
+            let row: Row?
+            switch mutation.operation {
+            case .put(let put): row = put
+            case .delete: row = nil
+            case .update, .deleteRange: return nil
+            }
+            writes.append((index, BatchRecord.Write(
+                table: mutation.table, partition: mutation.partition.bytes, clustering: mutation.clustering.bytes, row: row)))
+        }
+        writes.sort { a, b in
+            let order = Store.compareRows(a.write, b.write)
+            return order != 0 ? order < 0 : a.index < b.index
+        }
+        var unique: [BatchRecord.Write] = []
+        unique.reserveCapacity(writes.count)
+        for (position, (_, write)) in writes.enumerated() {
+            if position + 1 < writes.count && Store.compareRows(write, writes[position + 1].write) == 0 { continue }
+            unique.append(write)
+        }
+        return unique
+    }
+
+    /// Orders writes by table, partition key, clustering key (the order of a batch record).
+    static func compareRows(_ a: BatchRecord.Write, _ b: BatchRecord.Write) -> Int {
+        if a.table != b.table { return a.table < b.table ? -1 : 1 }
+        let partition = compareKeys(a.partition, b.partition)
+        return partition != 0 ? partition : compareKeys(a.clustering, b.clustering)
     }
 
     /// Turns mutations into whole-row writes (one per row, in key order) against the latest state.
@@ -247,8 +320,8 @@ extension Store {
             memory: memoryMaps(id, memtable: state.memtable, frozen: state.frozen), files: state.files)
         while let (key, _) = try merge.next() { keys.insert(key) }
         func inRange(_ key: [UInt8]) -> Bool { compareKeys(key, start) >= 0 && compareKeys(key, end) < 0 }
-        for (key, pending) in state.overlay[id] ?? [:] where inRange(key.bytes) {
-            if pending.row == nil { keys.remove(key.bytes) } else { keys.insert(key.bytes) }
+        for (address, pending) in state.overlay where address.partition == id && inRange(address.clustering) {
+            if pending.encodedRow == nil { keys.remove(address.clustering) } else { keys.insert(address.clustering) }
         }
         for (key, row) in effects where inRange(key.bytes) {
             if row == nil { keys.remove(key.bytes) } else { keys.insert(key.bytes) }

@@ -21,9 +21,9 @@ public final class Store: @unchecked Sendable {
     /// Decompressed index blocks, shared by every index file of this store.
     let blockCache: BlockCache
     let fileSystem: any FileSystem
-    let state: Mutex<State>
+    let state: LockedState<State>
     /// Batches made durable in the log's current group, applied together at the end of the group.
-    /// Touched only on the log's writer thread (in `complete` and `applyDurableGroup`).
+    /// Touched only on the log's completion thread (in `complete` and `applyDurableGroup`).
     var durableGroup: [DurableBatch] = []
 
     struct DurableBatch {
@@ -40,10 +40,27 @@ public final class Store: @unchecked Sendable {
 
     typealias PartitionID = Memtable.Partition
 
-    /// The latest accepted (not yet durable) value of a row, and how many in-flight batches wrote it.
+    /// The latest accepted (not yet durable) value of a row, encoded (nil: deleted), and how many
+    /// in-flight batches wrote it.
     struct Pending {
-        var row: Row?
+        var encodedRow: [UInt8]?
         var references: Int
+    }
+
+    /// A row's place: its partition and clustering key, hashed in one pass over their bytes.
+    struct RowAddress: Hashable {
+        let partition: PartitionID
+        let clustering: [UInt8]
+
+        init(_ partition: PartitionID, _ clustering: [UInt8]) {
+            self.partition = partition
+            self.clustering = clustering
+        }
+
+        func hash(into hasher: inout Hasher) {
+            hasher.combine(partition)
+            clustering.withUnsafeBytes { hasher.combine(bytes: $0) }
+        }
     }
 
     struct State {
@@ -56,7 +73,7 @@ public final class Store: @unchecked Sendable {
         var files: [IndexFile] = []
         var manifest: Manifest
         /// Effects of batches queued in the log but not yet durable, seen only by later batches.
-        var overlay: [PartitionID: [ByteKey: Pending]] = [:]
+        var overlay: [RowAddress: Pending] = [:]
         /// Set when a batch failed to become durable: later batches may have been validated
         /// against it, so the store accepts no more writes until reopened.
         var failure: StorageError?
@@ -147,7 +164,7 @@ public final class Store: @unchecked Sendable {
         self.fileSystem = fileSystem
         self.log = log
         self.options = options
-        self.state = Mutex(State(files: files, manifest: manifest))
+        self.state = LockedState(State(files: files, manifest: manifest))
     }
 
     private func replay(after checkpoint: UInt64) throws {

@@ -33,13 +33,17 @@ public struct Memtable: Sendable {
     }
 
     public mutating func set(_ partition: Partition, _ clustering: [UInt8], _ entry: IndexEntry) {
-        // Mutated in place (no copy of the partition's map).
-        let previous = partitions[partition, default: SortedKeyMap()].set(clustering, entry)
+        // Mutated in place (no copy of the partition's map), with one hash lookup.
+        func insert(_ map: inout SortedKeyMap<IndexEntry>) -> (previous: IndexEntry?, isNew: Bool) {
+            let isNew = map.isEmpty
+            return (map.set(clustering, entry), isNew)
+        }
+        let (previous, isNewPartition) = insert(&partitions[partition, default: SortedKeyMap()])
         if let previous {
             bytes -= previous.byteCount + clustering.count
             entries -= 1
         }
-        if partitions[partition]!.count == 1 && previous == nil {
+        if isNewPartition {
             bytes += partition.table.utf8.count + partition.key.count + 64
         }
         bytes += entry.byteCount + clustering.count

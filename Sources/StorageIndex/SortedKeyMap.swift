@@ -169,24 +169,46 @@ public struct SortedKeyMap<Value: Sendable>: Sendable {
     }
 
     /// The chunk and index where `key` is or would be inserted; nil when the map is empty.
+    ///
+    /// Walks the chunks through buffer pointers, borrowing keys in place: indexing the arrays
+    /// directly copies each probed entry (a retain and release of its key per comparison).
     private func locate(_ key: [UInt8]) -> (Int, Int, Bool)? {
-        guard !chunks.isEmpty else { return nil }
-        // First chunk whose last key >= key (or the last chunk).
-        var low = 0
-        var high = chunks.count - 1
-        while low < high {
-            let mid = (low + high) / 2
-            if lessThan(chunks[mid].last!.key, key) { low = mid + 1 } else { high = mid }
+        key.withUnsafeBufferPointer { probe in
+            chunks.withUnsafeBufferPointer { chunks -> (Int, Int, Bool)? in
+                guard !chunks.isEmpty else { return nil }
+                // First chunk whose last key >= key (or the last chunk).
+                var low = 0
+                var high = chunks.count - 1
+                while low < high {
+                    let mid = (low + high) / 2
+                    let chunk = chunks.baseAddress! + mid
+                    if compareBytes(chunk.pointee[chunk.pointee.count - 1].key, probe) < 0 { low = mid + 1 } else { high = mid }
+                }
+                return chunks[low].withUnsafeBufferPointer { entries in
+                    var a = 0
+                    var b = entries.count
+                    while a < b {
+                        let mid = (a + b) / 2
+                        if compareBytes(entries[mid].key, probe) < 0 { a = mid + 1 } else { b = mid }
+                    }
+                    let found = a < entries.count && compareBytes(entries[a].key, probe) == 0
+                    return (low, a, found)
+                }
+            }
         }
-        let chunk = chunks[low]
-        var a = 0
-        var b = chunk.count
-        while a < b {
-            let mid = (a + b) / 2
-            if lessThan(chunk[mid].key, key) { a = mid + 1 } else { b = mid }
+    }
+}
+
+/// Compares a stored key with a probe as unsigned bytes, a proper prefix first.
+@inline(__always)
+private func compareBytes(_ a: [UInt8], _ probe: UnsafeBufferPointer<UInt8>) -> Int {
+    a.withUnsafeBufferPointer { x in
+        let n = min(x.count, probe.count)
+        if n > 0 {
+            let r = memcmpBytes(x.baseAddress!, probe.baseAddress!, n)
+            if r != 0 { return Int(r) }
         }
-        let found = a < chunk.count && chunk[a].key == key
-        return (low, a, found)
+        return x.count - probe.count
     }
 }
 

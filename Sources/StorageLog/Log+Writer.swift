@@ -1,7 +1,8 @@
 import StorageCodec
 import StorageIO
 
-/// The writer thread: drains the queue in groups, one frame + one write + one fdatasync per group.
+/// The writer thread: drains the queue in groups, one frame + one write + one fdatasync per group,
+/// and hands each group's completions to the completion thread (Log+Completion.swift).
 extension Log {
     func writerLoop() {
         var builder = FrameBuilder()
@@ -29,17 +30,14 @@ extension Log {
             lock.unlock()
 
             if let failure {
-                let error = Log.failedError(failure, directory: directory)
-                for entry in batch { entry.completion(.failure(error)) }
+                completions.push(.group(batch, .failure(Log.failedError(failure, directory: directory)), handler: false))
                 continue
             }
             do {
                 let positions = try write(batch, builder: &builder, output: &output)
-                for (entry, position) in zip(batch, positions) { entry.completion(.success(position)) }
-                let handler = lock.withLock { groupHandler }
-                handler?()
+                completions.push(.group(batch, .success(positions), handler: true))
             } catch {
-                for entry in batch { entry.completion(.failure(error)) }
+                completions.push(.group(batch, .failure(error), handler: false))
             }
         }
     }
@@ -122,8 +120,7 @@ extension Log {
             pendingBytes = 0
             return drained
         }
-        let stopped = Log.failedError(error, directory: directory)
-        for entry in drained { entry.completion(.failure(stopped)) }
+        if !drained.isEmpty { completions.push(.group(drained, .failure(Log.failedError(error, directory: directory)), handler: false)) }
     }
 
     /// The segment to append to, rolling to a new one when the current one is full.
@@ -148,6 +145,17 @@ extension Log {
             }
         }
         for file in files { file.handle.close() }
+        // Closed only once every completion has run: a caller of `close` may rely on them.
+        let done = ConditionLock()
+        nonisolated(unsafe) var drained = false
+        completions.push(.barrier {
+            done.withLock {
+                drained = true
+                done.broadcast()
+            }
+        })
+        completions.stop()
+        done.withLock { while !drained { done.wait() } }
         let waiters: [CheckedContinuation<Void, Never>] = lock.withLock {
             state = .closed
             lock.broadcast()

@@ -33,8 +33,8 @@ public final class Log: @unchecked Sendable {
     var failure: StorageError?
     var closeWaiters: [CheckedContinuation<Void, Never>] = []
     var directoryLock: (any DirectoryLock)?
-    /// Runs on the writer thread after the completions of each durable group (see `onGroupDurable`).
-    var groupHandler: (@Sendable () -> Void)?
+    /// Runs completions in log order on a thread of its own (fed by the writer thread only).
+    let completions = CompletionQueue(capacity: LogLimits.maxGroupsAwaitingCompletion)
 
     enum State {
         case open
@@ -121,6 +121,7 @@ public final class Log: @unchecked Sendable {
         if files.isEmpty {
             segments.append(try createSegment(firstLSN: 1))
         }
+        completions.start()
         startThread { [self] in writerLoop() }
     }
 
@@ -155,7 +156,7 @@ public final class Log: @unchecked Sendable {
     }
 
     /// Queues one record and returns at once, or throws if it cannot be queued (too large, log
-    /// closed or stopped). `completion` then runs exactly once, on the writer thread, when the
+    /// closed or stopped). `completion` then runs exactly once, on the completion thread, when the
     /// record is durable or has failed; it must not block. Records get LSNs in the order
     /// `enqueue` calls return, which lets a caller keep its own state in log order.
     public func enqueue(_ record: [UInt8], completion: @escaping @Sendable (Result<LogPosition, any Error>) -> Void) throws {
@@ -175,7 +176,8 @@ public final class Log: @unchecked Sendable {
             {
                 pending.append(entry)
                 pendingBytes += record.count
-                lock.signal()
+                // The writer sleeps only on an empty queue: wake it on the first record alone.
+                if pending.count == 1 { lock.signal() }
             } else {
                 admissionWaiters.append(entry)
             }
@@ -184,11 +186,11 @@ public final class Log: @unchecked Sendable {
         }
     }
 
-    /// Sets a handler the writer thread calls after it has run the completions of every group of
-    /// records made durable together. A caller can then do per-group work once (take a lock once,
-    /// resume waiters together) instead of per record. Set it before enqueueing.
+    /// Sets a handler the completion thread calls after it has run the completions of every group
+    /// of records made durable together. A caller can then do per-group work once (take a lock
+    /// once, resume waiters together) instead of per record. Set it before enqueueing.
     public func onGroupDurable(_ handler: @escaping @Sendable () -> Void) {
-        lock.withLock { groupHandler = handler }
+        completions.setGroupHandler(handler)
     }
 
     static func failedError(_ cause: StorageError, directory: String) -> StorageError {

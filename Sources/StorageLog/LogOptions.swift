@@ -24,6 +24,8 @@ public enum LogLimits {
     /// The sparse frame index keeps one entry (16 bytes) per this many bytes of segment, so a 64 MiB
     /// segment costs at most 256 KiB of memory.
     public static let sparseIndexIntervalBytes: Int64 = 4 << 10
+    /// Durable groups whose completions have not run yet; a writer finding this many waits.
+    public static let maxGroupsAwaitingCompletion = 4
     /// Sequential reads (recovery, scans) read this much per call.
     public static let readAheadBytes = 1 << 20
 }

@@ -107,6 +107,60 @@ struct StoreTests {
         await store.close()
     }
 
+    /// Column conditions are read from the row's encoding in place: every column position, a
+    /// name that is a prefix of another, empty values, absent columns, pending and durable rows.
+    @Test func columnConditionsReadTheEncodedRow() async throws {
+        let store = try Store.open(directory: storeDirectory, fileSystem: MemFileSystem())
+        let k = Key(.string("wf"))
+        let row = Row(["a": value("1"), "ver": value("short"), "version": value("7"), "empty": [], "z": value("last")])
+        try await store.write([.put("executions", shard, k, row)])
+        func check(_ column: String, _ expected: [UInt8]?) async throws -> Bool {
+            try await store.compareAndSet(
+                table: "executions", partition: shard, conditions: [.columnEquals(k, column: column, value: expected)],
+                mutations: [.put("executions", shard, Key(.string("probe")), Row())]
+            ).applied
+        }
+        for (column, expected) in row.columns {
+            #expect(try await check(column, expected), "column \(column) holds its value")
+            #expect(try await !check(column, expected + [0]), "column \(column) is not a longer value")
+        }
+        #expect(try await check("versio", nil), "a prefix of a column's name is another column")
+        #expect(try await check("missing", nil))
+        #expect(try await !check("missing", []), "an absent column is not an empty one")
+        #expect(try await !check("empty", nil), "an empty column is present")
+        // After an overwrite the conditions see the new row only.
+        try await store.write([.put("executions", shard, k, Row(["version": value("8")]))])
+        #expect(try await check("version", value("8")))
+        #expect(try await check("a", nil))
+        await store.close()
+    }
+
+    /// A batch that writes one row several times keeps the last write, conditional or not.
+    @Test func theLastWriteOfARowInABatchWins() async throws {
+        let fs = MemFileSystem()
+        let store = try Store.open(directory: storeDirectory, fileSystem: fs)
+        let a = Key(.string("a"))
+        let b = Key(.string("b"))
+        try await store.write([
+            .put("t", shard, b, Row(["n": value("1")])), .put("t", shard, a, Row(["n": value("1")])),
+            .delete("t", shard, b), .put("t", shard, a, Row(["n": value("2")])),
+        ])
+        #expect(try store.read(table: "t", partition: shard, clustering: a) == Row(["n": value("2")]))
+        #expect(try store.read(table: "t", partition: shard, clustering: b) == nil)
+        let outcome = try await store.compareAndSet(
+            table: "t", partition: shard, conditions: [.columnEquals(a, column: "n", value: value("2"))],
+            mutations: [.delete("t", shard, a), .put("t", shard, b, Row(["n": value("3")])), .put("t", shard, a, Row(["n": value("4")]))])
+        #expect(outcome == .applied)
+        #expect(try store.read(table: "t", partition: shard, clustering: a) == Row(["n": value("4")]))
+        #expect(try store.read(table: "t", partition: shard, clustering: b) == Row(["n": value("3")]))
+        await store.close()
+        // The same after replay from the log.
+        let reopened = try Store.open(directory: storeDirectory, fileSystem: fs)
+        #expect(try reopened.read(table: "t", partition: shard, clustering: a) == Row(["n": value("4")]))
+        #expect(try reopened.read(table: "t", partition: shard, clustering: b) == Row(["n": value("3")]))
+        await reopened.close()
+    }
+
     @Test func compareAndSetAlsoWritingOtherPartitionsAppliesOnlyWithTheBatch() async throws {
         let fileSystem = MemFileSystem()
         var store = try Store.open(directory: storeDirectory, fileSystem: fileSystem)

@@ -1,6 +1,7 @@
 import StoreWorkload
 // A plain executable running the Annals side of the workflow-task transaction for a fixed time,
 // for profilers (`perf record -g .build/release/StoreProfile 10`). Prints transactions/s.
+// ANNALS_NOSYNC=1 skips fdatasync (to see the CPU-bound ceiling; never a figure to report).
 // ANNALS_SEPARATE_HISTORY_APPEND=1 writes the history append as its own record first (two
 // records per transaction, Temporal's Cassandra pattern) instead of in the CAS's record.
 
@@ -23,4 +24,7 @@ while ContinuousClock.now < deadline {
 let elapsed = ContinuousClock.now - start
 let (s, atto) = elapsed.components
 print("transactions/s: \(Int(Double(total) / (Double(s) + Double(atto) / 1e18)))")
+let logStats = store.store.log.stats()
+let frames = logStats.segments.reduce(0) { $0 + $1.frames }
+print("records per group commit: \(Double(logStats.records) / Double(max(frames, 1)))")
 await store.close()

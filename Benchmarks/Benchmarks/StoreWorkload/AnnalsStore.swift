@@ -1,3 +1,4 @@
+import Foundation
 import StorageEngine
 import StorageCodec
 import StorageLog
@@ -12,7 +13,9 @@ public final class AnnalsStore: @unchecked Sendable {
     public let separateHistoryAppend: Bool
 
     public init(directory: String, separateHistoryAppend: Bool = false) throws {
-        store = try Store.open(directory: directory)
+        var options = StoreOptions()
+        if ProcessInfo.processInfo.environment["ANNALS_NOSYNC"] == "1" { options.log.durability = .noSyncUnsafeForTests }
+        store = try Store.open(directory: directory, options: options)
         self.separateHistoryAppend = separateHistoryAppend
     }
 
