@@ -1,3 +1,4 @@
+import Glibc
 import StorageIO
 
 /// One component of a partition or clustering key.
@@ -56,6 +57,7 @@ public enum KeyEncoding {
 
     public static func encode(_ components: [KeyComponent], order: [KeyOrder] = []) -> [UInt8] {
         var out: [UInt8] = []
+        out.reserveCapacity(components.reduce(0) { $0 + $1.encodedSizeEstimate })
         for (index, component) in components.enumerated() {
             let direction = index < order.count ? order[index] : .ascending
             append(component, direction, to: &out)
@@ -63,35 +65,34 @@ public enum KeyEncoding {
         return out
     }
 
+    /// Appends one component's encoding to `out`, written in place (no intermediate buffers).
     public static func append(_ component: KeyComponent, _ order: KeyOrder = .ascending, to out: inout [UInt8]) {
-        var bytes: [UInt8] = []
+        if order == .descending { out.append(descendingMarker) }
+        let start = out.count
         switch component {
         case .int(let v):
-            bytes.append(KeyComponent.Tag.int.rawValue)
-            appendBigEndian(UInt64(bitPattern: v) ^ (1 << 63), to: &bytes)
+            out.append(KeyComponent.Tag.int.rawValue)
+            appendBigEndian(UInt64(bitPattern: v) ^ (1 << 63), to: &out)
         case .uint(let v):
-            bytes.append(KeyComponent.Tag.uint.rawValue)
-            appendBigEndian(v, to: &bytes)
+            out.append(KeyComponent.Tag.uint.rawValue)
+            appendBigEndian(v, to: &out)
         case .timestamp(let v):
-            bytes.append(KeyComponent.Tag.timestamp.rawValue)
-            appendBigEndian(UInt64(bitPattern: v) ^ (1 << 63), to: &bytes)
+            out.append(KeyComponent.Tag.timestamp.rawValue)
+            appendBigEndian(UInt64(bitPattern: v) ^ (1 << 63), to: &out)
         case .string(let s):
-            bytes.append(KeyComponent.Tag.string.rawValue)
-            appendEscaped(Array(s.utf8), to: &bytes)
+            out.append(KeyComponent.Tag.string.rawValue)
+            appendEscaped(s.utf8, to: &out)
         case .bytes(let b):
-            bytes.append(KeyComponent.Tag.bytes.rawValue)
-            appendEscaped(b, to: &bytes)
+            out.append(KeyComponent.Tag.bytes.rawValue)
+            appendEscaped(b, to: &out)
         case .uuid(let b):
             precondition(b.count == 16, "a UUID is 16 bytes")
-            bytes.append(KeyComponent.Tag.uuid.rawValue)
-            bytes.append(contentsOf: b)
+            out.append(KeyComponent.Tag.uuid.rawValue)
+            out.append(contentsOf: b)
         }
         if order == .descending {
-            out.append(descendingMarker)
             // Inverting a prefix-free encoding reverses its order. The tag is inverted too.
-            out.append(contentsOf: bytes.map { ~$0 })
-        } else {
-            out.append(contentsOf: bytes)
+            for i in start..<out.count { out[i] = ~out[i] }
         }
     }
 
@@ -162,22 +163,45 @@ public enum KeyEncoding {
     }
 
     private static func appendBigEndian(_ v: UInt64, to out: inout [UInt8]) {
-        for shift in stride(from: 56, through: 0, by: -8) { out.append(UInt8(truncatingIfNeeded: v >> UInt64(shift))) }
+        withUnsafeBytes(of: v.bigEndian) { out.append(contentsOf: $0) }
     }
 
-    private static func appendEscaped(_ raw: [UInt8], to out: inout [UInt8]) {
-        for b in raw {
-            out.append(b)
-            if b == 0 { out.append(escape) }
+    private static func appendEscaped(_ raw: some Collection<UInt8>, to out: inout [UInt8]) {
+        if !raw.contains(0) {
+            out.append(contentsOf: raw)
+        } else {
+            for b in raw {
+                out.append(b)
+                if b == 0 { out.append(escape) }
+            }
         }
         out.append(0)
         out.append(terminator)
     }
 }
 
+extension KeyComponent {
+    /// Bytes of the component's encoding, exact for fixed-size ones, a lower bound for others.
+    var encodedSizeEstimate: Int {
+        switch self {
+        case .int, .uint, .timestamp: return 10
+        case .string(let s): return s.utf8.count + 4
+        case .bytes(let b): return b.count + 4
+        case .uuid: return 18
+        }
+    }
+}
+
 /// Compares encoded keys as unsigned bytes; a proper prefix sorts first.
 public func compareKeys(_ a: [UInt8], _ b: [UInt8]) -> Int {
-    let n = min(a.count, b.count)
-    for i in 0..<n where a[i] != b[i] { return a[i] < b[i] ? -1 : 1 }
-    return a.count == b.count ? 0 : (a.count < b.count ? -1 : 1)
+    a.withUnsafeBufferPointer { x in
+        b.withUnsafeBufferPointer { y in
+            let n = min(x.count, y.count)
+            if n > 0 {
+                let order = memcmp(x.baseAddress!, y.baseAddress!, n)
+                if order != 0 { return order < 0 ? -1 : 1 }
+            }
+            return x.count == y.count ? 0 : (x.count < y.count ? -1 : 1)
+        }
+    }
 }

@@ -39,20 +39,26 @@ extension Store {
         let prepared = try Store.prepare(mutations).map { writes in (writes, try Store.encodeRecord(writes)) }
         await waitForRoom()
         return try await withCheckedThrowingContinuation { continuation in
-            let immediate: Result<CASOutcome, any Error>? = state.withLock { state in
-                if let failure = state.failure {
-                    return .failure(StorageError(
-                        .closed, "the store stopped accepting writes after a failed write (\(failure)); reopen it to recover"))
-                }
+            // The overlay's lock orders writers (log order = overlay order) and is held
+            // throughout; the index's lock only while conditions and updates read rows.
+            let immediate: Result<CASOutcome, any Error>? = overlay.withLock { overlay in
                 do {
-                    if let (id, conditions) = cas, let current = try Store.failedConditions(id, conditions, in: state) {
-                        return .success(.notApplied(current: current))
+                    let outcome: CASOutcome? = try state.withLock { state in
+                        if let failure = state.failure {
+                            throw StorageError(
+                                .closed, "the store stopped accepting writes after a failed write (\(failure)); reopen it to recover")
+                        }
+                        if let (id, conditions) = cas, let current = try Store.failedConditions(id, conditions, overlay: overlay, in: state) {
+                            return .notApplied(current: current)
+                        }
+                        return nil
                     }
+                    if let outcome { return .success(outcome) }
                     if let (writes, record) = prepared {
-                        try enqueue(writes, record: record, in: &state, continuation)
+                        try enqueue(writes, record: record, overlay: &overlay, continuation)
                     } else {
-                        let writes = try Store.materialize(mutations, in: state)
-                        try enqueue(writes, record: try Store.encodeRecord(writes), in: &state, continuation)
+                        let writes = try state.withLock { state in try Store.materialize(mutations, overlay: overlay, in: state) }
+                        try enqueue(writes, record: try Store.encodeRecord(writes), overlay: &overlay, continuation)
                     }
                     return nil
                 } catch {
@@ -65,11 +71,13 @@ extension Store {
 
     /// nil when every condition holds for the latest rows; otherwise each conditioned row's
     /// current value (in the order of the conditions, without duplicates). Call with the state locked.
-    private static func failedConditions(_ id: PartitionID, _ conditions: [Condition], in state: State) throws -> [ConditionedRow]? {
+    private static func failedConditions(
+        _ id: PartitionID, _ conditions: [Condition], overlay: [RowAddress: Pending], in state: State
+    ) throws -> [ConditionedRow]? {
         var holds = true
         var current: [(clustering: Key, encoded: [UInt8]?)] = []
         for condition in conditions {
-            let row = try Store.latestEncodedRow(RowAddress(id, condition.clustering.bytes), in: state)
+            let row = try Store.latestEncodedRow(RowAddress(id, condition.clustering.bytes), overlay: overlay, in: state)
             if try !condition.holds(forEncoded: row) { holds = false }
             if !current.contains(where: { $0.clustering == condition.clustering }) {
                 current.append((condition.clustering, row))
@@ -90,14 +98,15 @@ extension Store {
         return record
     }
 
-    /// Queues one batch record for `writes` and records it in the overlay. Call with the state locked.
+    /// Queues one batch record for `writes` and records it in the overlay. Call with the overlay locked.
     private func enqueue(
-        _ writes: [BatchRecord.Write], record: [UInt8], in state: inout State, _ continuation: CheckedContinuation<CASOutcome, any Error>
+        _ writes: [BatchRecord.Write], record: [UInt8], overlay: inout [RowAddress: Pending],
+        _ continuation: CheckedContinuation<CASOutcome, any Error>
     ) throws {
         let recordBytes = record.count
         try log.enqueue(record) { [self] result in complete(writes, recordBytes: recordBytes, result, continuation) }
         for write in writes {
-            Store.notePending(write.encodedRow, at: RowAddress(PartitionID(table: write.table, key: write.partition), write.clustering), in: &state.overlay)
+            Store.notePending(write.encodedRow, at: RowAddress(PartitionID(table: write.table, key: write.partition), write.clustering), in: &overlay)
         }
     }
 
@@ -123,26 +132,29 @@ extension Store {
     func relocate(_ rows: [Relocation]) async throws -> Int {
         var relocated = 0
         _ = try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<CASOutcome, any Error>) in
-            let immediate: Result<CASOutcome, any Error>? = state.withLock { state in
-                if let failure = state.failure { return .failure(failure) }
+            let immediate: Result<CASOutcome, any Error>? = overlay.withLock { overlay in
                 do {
-                    var writes: [BatchRecord.Write] = []
-                    for row in rows where state.overlay[RowAddress(row.partition, row.clustering)] == nil {
-                        guard let entry = try Store.indexedEntry(
-                            row.partition, row.clustering, memtable: state.memtable, frozen: state.frozen, files: state.files),
-                            entry.lsn == row.lsn
-                        else { continue }
-                        writes.append(BatchRecord.Write(
-                            table: row.partition.table, partition: row.partition.key, clustering: row.clustering, row: row.row))
+                    let writes: [BatchRecord.Write] = try state.withLock { state in
+                        if let failure = state.failure { throw failure }
+                        var writes: [BatchRecord.Write] = []
+                        for row in rows where overlay[RowAddress(row.partition, row.clustering)] == nil {
+                            guard let entry = try Store.indexedEntry(
+                                row.partition, row.clustering, memtable: state.memtable, frozen: state.frozen, files: state.files),
+                                entry.lsn == row.lsn
+                            else { continue }
+                            writes.append(BatchRecord.Write(
+                                table: row.partition.table, partition: row.partition.key, clustering: row.clustering, row: row.row))
+                        }
+                        return writes
                     }
                     relocated = writes.count
                     if writes.isEmpty { return .success(.applied) }
-                    writes.sort { a, b in
+                    let sorted = writes.sorted { a, b in
                         if a.table != b.table { return a.table < b.table }
                         if a.partition != b.partition { return compareKeys(a.partition, b.partition) < 0 }
                         return compareKeys(a.clustering, b.clustering) < 0
                     }
-                    try enqueue(writes, record: try Store.encodeRecord(writes), in: &state, continuation)
+                    try enqueue(sorted, record: try Store.encodeRecord(sorted), overlay: &overlay, continuation)
                     return nil
                 } catch {
                     return .failure(error)
@@ -187,45 +199,54 @@ extension Store {
                 if state.failure == nil {
                     state.failure = (error as? StorageError) ?? StorageError(.io, "\(error)")
                 }
-                state.overlay.removeAll()
                 let waiters = state.roomWaiters
                 state.roomWaiters.removeAll()
                 return waiters
             }
+            overlay.withLock { $0.removeAll() }
             for waiter in waiters { waiter.resume() }
             continuation.resume(throwing: error)
         }
     }
 
-    /// Applies the group's durable batches in LSN order under one lock, then resumes their callers.
+    /// Applies the group's durable batches to the memtable in LSN order, resuming each caller as
+    /// soon as its batch is readable, then drops the group from the overlay. The index lock is
+    /// taken per batch, so a writer reading a row for its conditions waits for one batch at most.
     func applyDurableGroup() {
         guard !durableGroup.isEmpty else { return }
         let group = durableGroup
         durableGroup.removeAll(keepingCapacity: true)
-        let froze: Bool = state.withLock { state in
-            let frozenBefore = state.frozen.count
-            for batch in group {
+        var froze = false
+        for batch in group {
+            let frozeNow: Bool = state.withLock { state in
+                let frozenBefore = state.frozen.count
                 Store.apply(batch.entries, lsn: batch.lsn, recordBytes: batch.recordBytes, to: &state, options: options)
+                if state.frozen.count != frozenBefore { frozenCount.store(state.frozen.count) }
+                return state.frozen.count > frozenBefore
+            }
+            froze = froze || frozeNow
+            batch.continuation.resume(returning: .applied)
+        }
+        // Until here a batch's rows were in the overlay and (now) in the memtable: writers see
+        // them either way.
+        overlay.withLock { overlay in
+            for batch in group {
                 for (id, clustering, _) in batch.entries {
-                    let address = RowAddress(id, clustering)
-                    guard let index = state.overlay.index(forKey: address) else { continue }
-                    if state.overlay.values[index].references > 1 {
-                        state.overlay.values[index].references -= 1
+                    guard let index = overlay.index(forKey: RowAddress(id, clustering)) else { continue }
+                    if overlay.values[index].references > 1 {
+                        overlay.values[index].references -= 1
                     } else {
-                        state.overlay.remove(at: index)
+                        overlay.remove(at: index)
                     }
                 }
             }
-            if state.frozen.count != frozenBefore { frozenCount.store(state.frozen.count) }
-            return state.frozen.count > frozenBefore
         }
         if froze { wakeBackground() }
-        for batch in group { batch.continuation.resume(returning: .applied) }
     }
 
     /// The latest accepted value of a row, encoded (nil: absent): in-flight batches first, then the index.
-    static func latestEncodedRow(_ address: RowAddress, in state: State) throws -> [UInt8]? {
-        if let pending = state.overlay[address] { return pending.encodedRow }
+    static func latestEncodedRow(_ address: RowAddress, overlay: [RowAddress: Pending], in state: State) throws -> [UInt8]? {
+        if let pending = overlay[address] { return pending.encodedRow }
         let entry = try Store.indexedEntry(
             address.partition, address.clustering, memtable: state.memtable, frozen: state.frozen, files: state.files)
         switch entry?.value {
@@ -236,8 +257,8 @@ extension Store {
     }
 
     /// The latest accepted value of a row.
-    static func latestRow(_ id: PartitionID, _ clustering: [UInt8], in state: State) throws -> Row? {
-        try latestEncodedRow(RowAddress(id, clustering), in: state).map { try Row(encoded: $0, what: "the row at \(id.table)") }
+    static func latestRow(_ id: PartitionID, _ clustering: [UInt8], overlay: [RowAddress: Pending], in state: State) throws -> Row? {
+        try latestEncodedRow(RowAddress(id, clustering), overlay: overlay, in: state).map { try Row(encoded: $0, what: "the row at \(id.table)") }
     }
 
     /// The whole-row writes of a batch of puts and deletes (nil when it has other mutations), as
@@ -276,11 +297,11 @@ extension Store {
     }
 
     /// Turns mutations into whole-row writes (one per row, in key order) against the latest state.
-    static func materialize(_ mutations: [Mutation], in state: State) throws -> [BatchRecord.Write] {
+    static func materialize(_ mutations: [Mutation], overlay: [RowAddress: Pending], in state: State) throws -> [BatchRecord.Write] {
         var effects: [PartitionID: [ByteKey: Row?]] = [:]
         func current(_ id: PartitionID, _ key: [UInt8]) throws -> Row? {
             if let local = effects[id]?[ByteKey(key)] { return local }
-            return try latestRow(id, key, in: state)
+            return try latestRow(id, key, overlay: overlay, in: state)
         }
         for mutation in mutations {
             let id = PartitionID(table: mutation.table, key: mutation.partition.bytes)
@@ -295,7 +316,7 @@ extension Store {
             case .delete:
                 effects[id, default: [:]][ByteKey(key)] = .some(nil)
             case .deleteRange(let end):
-                for doomed in try liveKeys(id, from: key, to: end.bytes, in: state, effects: effects[id] ?? [:]) {
+                for doomed in try liveKeys(id, from: key, to: end.bytes, overlay: overlay, in: state, effects: effects[id] ?? [:]) {
                     effects[id, default: [:]][ByteKey(doomed)] = .some(nil)
                 }
             }
@@ -312,7 +333,8 @@ extension Store {
 
     /// Keys with a row in [start, end), counting in-flight batches and this batch's earlier effects.
     static func liveKeys(
-        _ id: PartitionID, from start: [UInt8], to end: [UInt8], in state: State, effects: [ByteKey: Row?]
+        _ id: PartitionID, from start: [UInt8], to end: [UInt8], overlay: [RowAddress: Pending], in state: State,
+        effects: [ByteKey: Row?]
     ) throws -> [[UInt8]] {
         var keys = Set<[UInt8]>()
         var merge = try MergedScan(
@@ -320,7 +342,7 @@ extension Store {
             memory: memoryMaps(id, memtable: state.memtable, frozen: state.frozen), files: state.files)
         while let (key, _) = try merge.next() { keys.insert(key) }
         func inRange(_ key: [UInt8]) -> Bool { compareKeys(key, start) >= 0 && compareKeys(key, end) < 0 }
-        for (address, pending) in state.overlay where address.partition == id && inRange(address.clustering) {
+        for (address, pending) in overlay where address.partition == id && inRange(address.clustering) {
             if pending.encodedRow == nil { keys.remove(address.clustering) } else { keys.insert(address.clustering) }
         }
         for (key, row) in effects where inRange(key.bytes) {

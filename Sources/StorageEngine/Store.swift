@@ -21,7 +21,12 @@ public final class Store: @unchecked Sendable {
     /// Decompressed index blocks, shared by every index file of this store.
     let blockCache: BlockCache
     let fileSystem: any FileSystem
+    /// The index (memtables, files, manifest) and the store's failure. Lock order: `overlay`,
+    /// then `state`; never the reverse.
     let state: LockedState<State>
+    /// Effects of batches accepted but not yet applied to the memtable (queued in the log, or
+    /// durable and being applied), seen only by later writers. Its lock orders the writers.
+    let overlay = LockedState<[RowAddress: Pending]>([:])
     /// Batches made durable in the log's current group, applied together at the end of the group.
     /// Touched only on the log's completion thread (in `complete` and `applyDurableGroup`).
     var durableGroup: [DurableBatch] = []
@@ -72,8 +77,6 @@ public final class Store: @unchecked Sendable {
         /// Index files, oldest first (newer ones shadow older ones).
         var files: [IndexFile] = []
         var manifest: Manifest
-        /// Effects of batches queued in the log but not yet durable, seen only by later batches.
-        var overlay: [RowAddress: Pending] = [:]
         /// Set when a batch failed to become durable: later batches may have been validated
         /// against it, so the store accepts no more writes until reopened.
         var failure: StorageError?

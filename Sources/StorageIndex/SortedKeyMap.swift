@@ -25,6 +25,17 @@ public struct SortedKeyMap<Value: Sendable>: Sendable {
     /// Sets the value for `key`; returns the value it replaced, if any.
     @discardableResult
     public mutating func set(_ key: [UInt8], _ value: Value) -> Value? {
+        // Appends (a history growing, task ids increasing) are the common insert: one comparison
+        // with the last key, and a full last chunk starts a new one instead of splitting in half.
+        if isAfterLast(key) {
+            if chunks[chunks.count - 1].count < Self.chunkCapacity {
+                chunks[chunks.count - 1].append((key, value))
+            } else {
+                chunks.append([(key, value)])
+            }
+            count += 1
+            return nil
+        }
         guard let (c, i, found) = locate(key) else {
             chunks.append([(key, value)])
             count += 1
@@ -166,6 +177,16 @@ public struct SortedKeyMap<Value: Sendable>: Sendable {
     private func position(of key: [UInt8]) -> (Int, Int) {
         guard let (c, i, _) = locate(key) else { return (0, 0) }
         return (c, i)
+    }
+
+    /// Whether `key` sorts after every key of a non-empty map.
+    private func isAfterLast(_ key: [UInt8]) -> Bool {
+        key.withUnsafeBufferPointer { probe in
+            chunks.withUnsafeBufferPointer { chunks in
+                guard let last = chunks.last, let entry = last.last else { return false }
+                return compareBytes(entry.key, probe) < 0
+            }
+        }
     }
 
     /// The chunk and index where `key` is or would be inserted; nil when the map is empty.

@@ -5,6 +5,45 @@ import Testing
 
 @Suite("Sorted key map")
 struct SortedKeyMapTests {
+    /// Mostly appends (the memtable's common case: histories and task ids grow), mixed with
+    /// inserts before the end and removes, across many full chunks.
+    @Test func appendsMixedWithInsertsMatchAReferenceModel() {
+        let seed = SeededRandom.seedFromEnvironment(default: 0xA99E)
+        print("SortedKeyMapTests appends seed=\(seed)")
+        var rng = SeededRandom(seed: seed)
+        var map = SortedKeyMap<Int>()
+        var model: [[UInt8]: Int] = [:]
+        func key(_ n: UInt64) -> [UInt8] { withUnsafeBytes(of: n.bigEndian) { Array($0) } }
+        var next: UInt64 = 1000
+        for step in 0..<(SortedKeyMap<Int>.chunkCapacity * 40) {
+            let roll = rng.next() % 10
+            let k: [UInt8]
+            if roll < 7 {
+                next += 1 + rng.next() % 3
+                k = key(next)
+            } else {
+                k = key(rng.next() % next)
+            }
+            if roll == 9 {
+                map.remove(k)
+                model[k] = nil
+            } else {
+                map.set(k, step)
+                model[k] = step
+            }
+        }
+        var got: [([UInt8], Int)] = []
+        map.forEach(from: nil, to: nil) { got.append(($0, $1)); return true }
+        let expected = model.sorted { compareKeys($0.key, $1.key) < 0 }
+        #expect(map.count == model.count, "seed \(seed)")
+        #expect(got.map(\.0) == expected.map(\.key), "seed \(seed)")
+        #expect(got.map(\.1) == expected.map(\.value), "seed \(seed)")
+        for (k, v) in model { #expect(map[k] == v, "seed \(seed)") }
+        var reversed: [[UInt8]] = []
+        map.forEach(from: nil, to: nil, reverse: true) { k, _ in reversed.append(k); return true }
+        #expect(reversed == expected.map(\.key).reversed(), "seed \(seed)")
+    }
+
     @Test func matchesAReferenceModel() {
         let seed = SeededRandom.seedFromEnvironment(default: 0x50F7)
         print("SortedKeyMapTests seed=\(seed)")
