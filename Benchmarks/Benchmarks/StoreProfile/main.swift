@@ -1,6 +1,8 @@
 import StoreWorkload
 // A plain executable running the Annals side of the workflow-task transaction for a fixed time,
 // for profilers (`perf record -g .build/release/StoreProfile 10`). Prints transactions/s.
+// A second argument picks the reads instead: `StoreProfile 10 reads` (point reads of state rows)
+// or `StoreProfile 10 scans` (100-event history scans), after 2 s of transactions to fill it.
 // ANNALS_NOSYNC=1 skips fdatasync (to see the CPU-bound ceiling; never a figure to report).
 // ANNALS_SEPARATE_HISTORY_APPEND=1 writes the history append as its own record first (two
 // records per transaction, Temporal's Cassandra pattern) instead of in the CAS's record.
@@ -14,6 +16,31 @@ try FileManager.default.createDirectory(atPath: directory, withIntermediateDirec
 let store = try AnnalsStore(
     directory: directory, separateHistoryAppend: ProcessInfo.processInfo.environment["ANNALS_SEPARATE_HISTORY_APPEND"] == "1")
 let versions = Versions()
+let mode = CommandLine.arguments.dropFirst(2).first ?? "transactions"
+if mode == "reads" || mode == "scans" {
+    let fill = ContinuousClock.now + .seconds(2)
+    while ContinuousClock.now < fill { _ = try await drive(store, versions, perWorkflow: 16) }
+    // Off the main actor: top-level code runs on it, and each call would hop away and back.
+    let readStart = ContinuousClock.now
+    let (reads, checksum) = try await Task.detached {
+        let readDeadline = ContinuousClock.now + .milliseconds(Int(seconds * 1000))
+        var reads = 0
+        var checksum = 0
+        while ContinuousClock.now < readDeadline {
+            for i in 0..<1000 {
+                checksum &+= mode == "reads"
+                    ? try await store.readState(workflow: i % Workload.workflows)
+                    : try await store.readHistory(workflow: i % Workload.workflows, limit: 100)
+            }
+            reads += 1000
+        }
+        return (reads, checksum)
+    }.value
+    let (rs, ra) = (ContinuousClock.now - readStart).components
+    print("\(mode)/s: \(Int(Double(reads) / (Double(rs) + Double(ra) / 1e18))) (checksum \(checksum))")
+    await store.close()
+    exit(0)
+}
 let deadline = ContinuousClock.now + .milliseconds(Int(seconds * 1000))
 var total = 0
 let start = ContinuousClock.now
