@@ -61,7 +61,7 @@ extension StorePersistence {
 
     /// The current-run row's encoded execution column and its decoding (nil when absent).
     func readCurrent(_ partition: Key, _ namespaceID: String, _ workflowID: String, known: KnownRows = KnownRows()) throws -> ([UInt8]?, CurrentExecution?) {
-        guard let bytes = try read(Schema.executions, partition, Schema.currentRow(namespaceID, workflowID), known: known)?[Schema.execution] else {
+        guard let bytes = try readColumn(Schema.executions, partition, Schema.currentRow(namespaceID, workflowID), Schema.execution, known: known) else {
             return (nil, nil)
         }
         return (bytes, try RowCodec.decodeCurrent(bytes))

@@ -14,7 +14,7 @@ extension StorePersistence {
     }
 
     func namespaceName(id: String, known: KnownRows = KnownRows()) throws -> [UInt8]? {
-        try read(Schema.namespaces, Schema.namespacePartition, Schema.namespaceByID(id), known: known)?[Schema.name]
+        try readColumn(Schema.namespaces, Schema.namespacePartition, Schema.namespaceByID(id), Schema.name, known: known)
     }
 
     public func createNamespace(_ record: NamespaceRecord) async throws {

@@ -10,7 +10,7 @@ extension StorePersistence {
         let lookup = Schema.visibilityLookupRow(record.key)
         var known = KnownRows()
         for _ in 0..<PersistenceLimits.maxConditionalRetries {
-            let old = try read(Schema.visibility, p, lookup, known: known)?[Schema.startTime]
+            let old = try readColumn(Schema.visibility, p, lookup, Schema.startTime, known: known)
             let mutations = Self.visibilityMutations(record, storedStartTime: old)
             guard let rows = try await cas(Schema.visibility, p, [.columnEquals(lookup, column: Schema.startTime, value: old)], mutations) else { return }
             known.learn(rows)
@@ -36,7 +36,7 @@ extension StorePersistence {
     /// meanwhile (the standalone upsert keeps its condition).
     func attachedVisibilityMutations(_ records: [VisibilityRecord]) throws -> [Mutation] {
         try records.flatMap { record in
-            let old = try read(Schema.visibility, Schema.visibilityPartition(record.key.namespaceID), Schema.visibilityLookupRow(record.key))?[Schema.startTime]
+            let old = try readColumn(Schema.visibility, Schema.visibilityPartition(record.key.namespaceID), Schema.visibilityLookupRow(record.key), Schema.startTime)
             return Self.visibilityMutations(record, storedStartTime: old)
         }
     }
@@ -50,7 +50,7 @@ extension StorePersistence {
         let lookup = Schema.visibilityLookupRow(key)
         var known = KnownRows()
         for _ in 0..<PersistenceLimits.maxConditionalRetries {
-            guard let old = try read(Schema.visibility, p, lookup, known: known)?[Schema.startTime], let start = int64(littleEndian: old) else { return }
+            guard let old = try readColumn(Schema.visibility, p, lookup, Schema.startTime, known: known), let start = int64(littleEndian: old) else { return }
             guard let rows = try await cas(
                 Schema.visibility, p, [.columnEquals(lookup, column: Schema.startTime, value: old)],
                 [.delete(Schema.visibility, p, Schema.visibilityRow(key, startTime: start)), .delete(Schema.visibility, p, lookup)])
@@ -85,7 +85,7 @@ extension StorePersistence {
 
     public func getVisibilityRecord(_ key: WorkflowKey) async throws -> VisibilityRecord {
         let p = Schema.visibilityPartition(key.namespaceID)
-        guard let start = int64(littleEndian: try read(Schema.visibility, p, Schema.visibilityLookupRow(key))?[Schema.startTime]),
+        guard let start = int64(littleEndian: try readColumn(Schema.visibility, p, Schema.visibilityLookupRow(key), Schema.startTime)),
             let row = try read(Schema.visibility, p, Schema.visibilityRow(key, startTime: start))
         else { throw PersistenceError.notFound("visibility record \(key)") }
         return try RowCodec.decodeVisibility(try column(row, Schema.record, "visibility"))

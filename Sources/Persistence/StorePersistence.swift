@@ -201,6 +201,16 @@ extension StorePersistence {
         if let row = known.rows[clustering] { return row }
         return try read(table, partition, clustering)
     }
+
+    /// One column of a row (nil: no row, or no such column), without decoding the row's others.
+    func readColumn(_ table: String, _ partition: Key, _ clustering: Key, _ column: String, known: KnownRows = KnownRows()) throws -> [UInt8]? {
+        if let row = known.rows[clustering] { return row?[column] }
+        do {
+            return try store.readColumn(table: table, partition: partition, clustering: clustering, column: column)
+        } catch {
+            throw mapStorageError(error)
+        }
+    }
 }
 
 func column(_ row: Row?, _ name: String, _ what: String) throws -> [UInt8] {

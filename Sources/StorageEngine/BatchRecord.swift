@@ -54,7 +54,7 @@ package struct BatchRecord: Equatable {
     }
 
     package static func decode(_ bytes: [UInt8], lsn: UInt64) throws -> BatchRecord {
-        var reader = ByteReader(bytes, what: "batch record at LSN \(lsn)")
+        var reader = ByteReader(bytes, subject: .atLSN("batch record at LSN", lsn))
         do {
             let version = try reader.u8()
             guard version == Format.version else {

@@ -124,7 +124,7 @@ extension Store {
         switch entry.value {
         case .tombstone: return nil
         case .inline(let bytes):
-            var reader = ByteReader(bytes, what: "row written at LSN \(entry.lsn)")
+            var reader = ByteReader(bytes, subject: .atLSN("row written at LSN", entry.lsn))
             return try Row.decode(&reader)
         case .pointer:
             throw StorageError(.corruption, "index entry at LSN \(entry.lsn) points into the log, which this version does not write")

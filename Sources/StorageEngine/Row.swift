@@ -68,7 +68,8 @@ public struct Row: Equatable, Sendable, CustomStringConvertible {
 
     static func decode(_ reader: inout ByteReader) throws -> Row {
         let count = try reader.u32()
-        var columns: [String: [UInt8]] = [:]
+        // Each column takes at least 6 bytes, so a damaged count cannot reserve much.
+        var columns: [String: [UInt8]] = Dictionary(minimumCapacity: min(Int(count), reader.remaining / 6))
         for _ in 0..<count {
             let nameLength = Int(try reader.u16())
             let name = try reader.string(nameLength)
@@ -79,17 +80,38 @@ public struct Row: Equatable, Sendable, CustomStringConvertible {
     }
 }
 
+/// What a `ByteReader` reads, for its error messages: kept unformatted, since only an error
+/// needs the text and a scan makes one reader per row.
+enum ByteSubject {
+    case text(String)
+    /// "<prefix> <lsn>", e.g. "row written at LSN 42".
+    case atLSN(StaticString, UInt64)
+
+    var description: String {
+        switch self {
+        case .text(let text): return text
+        case .atLSN(let prefix, let lsn): return "\(prefix) \(lsn)"
+        }
+    }
+}
+
 /// Reads the engine's little-endian encodings, failing with `.corruption` at the offset of the defect.
 struct ByteReader {
     let bytes: [UInt8]
     var offset = 0
-    let what: String
+    let subject: ByteSubject
 
     init(_ bytes: [UInt8], what: String) {
-        self.bytes = bytes
-        self.what = what
+        self.init(bytes, subject: .text(what))
     }
 
+    init(_ bytes: [UInt8], subject: ByteSubject) {
+        self.bytes = bytes
+        self.subject = subject
+    }
+
+    var what: String { subject.description }
+    var remaining: Int { bytes.count - offset }
     var atEnd: Bool { offset == bytes.count }
 
     private mutating func take(_ n: Int) throws -> ArraySlice<UInt8> {
@@ -124,7 +146,7 @@ struct ByteReader {
     mutating func bytes(_ n: Int) throws -> [UInt8] { Array(try take(n)) }
     mutating func string(_ n: Int) throws -> String {
         let raw = try take(n)
-        guard let text = String(validating: raw, as: UTF8.self) else {
+        guard let text = raw.withUnsafeBufferPointer({ String(validating: $0, as: UTF8.self) }) else {
             throw StorageError(.corruption, "\(what) has a name that is not UTF-8 at offset \(offset - n)", offset: Int64(offset - n))
         }
         return text
@@ -135,10 +157,14 @@ extension Row {
     /// Decodes a row from its encoding (an index entry's inline value). `package` for the recovery
     /// tools, which read index files without opening the store.
     package init(encoded bytes: [UInt8], what: String) throws {
-        var reader = ByteReader(bytes, what: what)
+        try self.init(encoded: bytes, subject: .text(what))
+    }
+
+    init(encoded bytes: [UInt8], subject: ByteSubject) throws {
+        var reader = ByteReader(bytes, subject: subject)
         self = try Row.decode(&reader)
         guard reader.atEnd else {
-            throw StorageError(.corruption, "\(what) has \(bytes.count - reader.offset) trailing bytes", offset: Int64(reader.offset))
+            throw StorageError(.corruption, "\(reader.what) has \(bytes.count - reader.offset) trailing bytes", offset: Int64(reader.offset))
         }
     }
 }

@@ -20,6 +20,23 @@ extension Store {
         return try Store.fileEntry(id, key, files: files).flatMap { try Store.row(from: $0) }
     }
 
+    /// One column of the row at (table, partition, clustering): nil when the row or the column is
+    /// absent. Read from the row's encoding in place, without decoding the other columns.
+    public func readColumn(table: String, partition: Key, clustering: Key, column: String) throws -> [UInt8]? {
+        let id = PartitionID(table: table, key: partition.bytes)
+        let key = clustering.bytes
+        let (memory, files): (IndexEntry?, [IndexFile]) = state.withLock { state in
+            if let entry = Store.memoryEntry(id, key, memtable: state.memtable, frozen: state.frozen) { return (entry, []) }
+            return (nil, state.files)
+        }
+        guard let entry = try memory ?? Store.fileEntry(id, key, files: files) else { return nil }
+        switch entry.value {
+        case .tombstone: return nil
+        case .inline(let bytes): return try Row.column(column, inEncoded: bytes, what: "row written at LSN \(entry.lsn)")
+        case .pointer: throw StorageError(.corruption, "index entry at LSN \(entry.lsn) points into the log, which this version does not write")
+        }
+    }
+
     /// Rows of one partition with `start <= clustering < end` (nil bounds are open), in clustering
     /// order (or reversed), at most `limit` per page. Pass the returned `nextPageToken` back to
     /// continue; a token from a different direction or a malformed token is `.invalidArgument`.

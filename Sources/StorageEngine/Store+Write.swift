@@ -258,7 +258,7 @@ extension Store {
 
     /// The latest accepted value of a row.
     static func latestRow(_ id: PartitionID, _ clustering: [UInt8], overlay: [RowAddress: Pending], in state: State) throws -> Row? {
-        try latestEncodedRow(RowAddress(id, clustering), overlay: overlay, in: state).map { try Row(encoded: $0, what: "the row at \(id.table)") }
+        try latestEncodedRow(RowAddress(id, clustering), overlay: overlay, in: state).map { try Row(encoded: $0, subject: .text("a row of table \(id.table)")) }
     }
 
     /// The whole-row writes of a batch of puts and deletes (nil when it has other mutations), as

@@ -135,6 +135,33 @@ struct StoreTests {
         await store.close()
     }
 
+    /// `readColumn` answers as `read(...)?[column]` does: from the memtable, after a flush from an
+    /// index file, and for absent rows, absent columns and deleted rows.
+    @Test func readColumnAnswersAsReadingTheRowDoes() async throws {
+        let store = try Store.open(directory: storeDirectory, fileSystem: MemFileSystem())
+        let rows: [(Key, Row)] = [
+            (Key(.string("a")), Row(["data": value("state-a"), "version": value("3"), "empty": []])),
+            (Key(.string("b")), Row(["version": value("9")])),
+        ]
+        for (key, row) in rows { try await store.write([.put("executions", shard, key, row)]) }
+        try await store.write([.put("executions", shard, Key(.string("c")), Row(["data": value("x")])), .delete("executions", shard, Key(.string("c")))])
+        func check(_ stage: String) throws {
+            for key in ["a", "b", "c", "missing"].map({ Key(.string($0)) }) {
+                let row = try store.read(table: "executions", partition: shard, clustering: key)
+                for column in ["data", "version", "empty", "absent"] {
+                    #expect(try store.readColumn(table: "executions", partition: shard, clustering: key, column: column) == row?[column],
+                            "\(stage): \(key) \(column)")
+                }
+            }
+        }
+        try check("memtable")
+        #expect(try store.readColumn(table: "executions", partition: shard, clustering: Key(.string("a")), column: "data") == value("state-a"))
+        try await store.flush()
+        #expect(store.statistics.indexFiles > 0)
+        try check("index file")
+        await store.close()
+    }
+
     /// A batch that writes one row several times keeps the last write, conditional or not.
     @Test func theLastWriteOfARowInABatchWins() async throws {
         let fs = MemFileSystem()

@@ -42,8 +42,10 @@ public final class AnnalsStore: @unchecked Sendable {
     }
 
     public func readState(workflow: Int) async throws -> Int {
-        let row = try store.read(table: "executions", partition: Key(.int(Int64(Workload.shard(of: workflow)))), clustering: Key(.string("wf-\(workflow)")))
-        return row?["data"]?.count ?? 0
+        // One column, as the RocksDB and SQLite sides read one value.
+        try store.readColumn(
+            table: "executions", partition: Key(.int(Int64(Workload.shard(of: workflow)))), clustering: Key(.string("wf-\(workflow)")),
+            column: "data")?.count ?? 0
     }
 
     public func readHistory(workflow: Int, limit: Int) async throws -> Int {
