@@ -1,3 +1,4 @@
+import Synchronization
 import Foundation
 public import Persistence
 import SwiftProtobuf
@@ -83,7 +84,7 @@ extension HistoryEngine {
 
     // MARK: Processing
 
-    func processTransfer(_ key: WorkflowKey, ref: TaskRef, task: TransferTask, shard: Shard) async {
+    func processTransfer(_ key: WorkflowKey, ref: TaskRef, task: TransferTask, shard: Shard, attempt: Int = 1) async {
         do {
             switch task {
             case .startChild(let id): try await startChild(key, initiatedEventID: id, ref: ref)
@@ -93,7 +94,15 @@ extension HistoryEngine {
             case .workflowTask, .activityTask: return
             }
         } catch {
-            logger("transfer task \(ref.taskID) of \(key) failed (retried at the next start): \(error)")
+            // Retried with backoff (1 s, doubling, at most a minute apart) while the process runs,
+            // and from its row after a restart. A run that closed meanwhile makes it a no-op.
+            let delay = Duration.seconds(min(60, 1 << min(attempt - 1, 6)))
+            logger("transfer task \(ref.taskID) of \(key) failed (attempt \(attempt), retried in \(delay)): \(error)")
+            Task {
+                try? await Task.sleep(for: delay)
+                guard !self.stopped.withLock({ $0 }) else { return }
+                await self.processTransfer(key, ref: ref, task: task, shard: shard, attempt: attempt + 1)
+            }
         }
     }
 

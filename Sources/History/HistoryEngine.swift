@@ -26,6 +26,9 @@ public struct HistoryConfiguration: Sendable {
     public var historyLongPollExpiry: Duration = .seconds(20)
     /// Events per GetWorkflowExecutionHistory page and per poll response page.
     public var historyPageEvents = 1_000
+    /// Tasks matching holds in memory per task queue; beyond it a task waits in its durable row
+    /// and is offered again once the queue has drained to half (`redeliverRefused`).
+    public var maxBacklogPerQueue = 100_000
 
     public init(shardCount: Int) {
         self.shardCount = shardCount
@@ -47,6 +50,10 @@ public final class HistoryEngine: Sendable {
     let timerQueues: [TimerQueue]
     let logger: @Sendable (String) -> Void
     private let running = Mutex<[Task<Void, Never>]>([])
+    /// Queues whose refused tasks are being offered again (one sweep per queue at a time).
+    let redeliveries = Mutex<Set<String>>([])
+    /// Set by `shutdown`: background retries stop.
+    let stopped = Mutex(false)
 
     private init(
         persistence: any Persistence, configuration: HistoryConfiguration, clock: any WallClock, shards: [Shard],
@@ -57,8 +64,8 @@ public final class HistoryEngine: Sendable {
         self.clock = clock
         self.shards = shards
         self.timerQueues = shards.map { _ in TimerQueue() }
-        self.workflowMatcher = TaskQueueMatcher()
-        self.activityMatcher = TaskQueueMatcher()
+        self.workflowMatcher = TaskQueueMatcher(maxBacklogPerQueue: configuration.maxBacklogPerQueue)
+        self.activityMatcher = TaskQueueMatcher(maxBacklogPerQueue: configuration.maxBacklogPerQueue)
         self.logger = logger
     }
 
@@ -75,6 +82,8 @@ public final class HistoryEngine: Sendable {
             shards.append(try await Shard.acquire(Int32(id), persistence: persistence, stickyQueues: sticky))
         }
         let engine = HistoryEngine(persistence: persistence, configuration: configuration, clock: clock, shards: shards, logger: logger)
+        engine.workflowMatcher.onRoom { [weak engine] queue in engine?.redeliverRefused(queue.namespaceID, queue.name, workflow: true) }
+        engine.activityMatcher.onRoom { [weak engine] queue in engine?.redeliverRefused(queue.namespaceID, queue.name, workflow: false) }
         for (index, shard) in shards.enumerated() {
             try await engine.recover(shard: shard, index: index)
         }
@@ -88,6 +97,7 @@ public final class HistoryEngine: Sendable {
 
     /// Stops the timer queues and ends every waiting poll.
     public func shutdown() async {
+        stopped.withLock { $0 = true }
         let tasks = running.withLock { $0 }
         for task in tasks { task.cancel() }
         for task in tasks { await task.value }
@@ -268,19 +278,56 @@ public final class HistoryEngine: Sendable {
         logger("shard \(shard.id): range \(shard.rangeID), re-offered \(transfer) tasks, \(timers) timers, \(visibility) visibility updates")
     }
 
-    /// Offers a persisted transfer task to matching again.
-    private func redeliver(_ task: HistoryTask, shard: Shard) async {
+    /// Offers again, from their durable rows, the unstarted tasks of a queue whose full backlog
+    /// refused some (matching calls this once the queue has drained to half). Tasks still in the
+    /// backlog may be offered twice; the second copy is stale when polled and skipped.
+    func redeliverRefused(_ namespaceID: String, _ queue: String, workflow: Bool) {
+        let sweep = "\(workflow ? "workflow" : "activity")/\(namespaceID)/\(queue)"
+        guard redeliveries.withLock({ $0.insert(sweep).inserted }) else { return }
+        logger("task queue \(sweep): backlog drained after refusing tasks; offering them again from their rows")
+        Task {
+            defer { _ = redeliveries.withLock { $0.remove(sweep) } }
+            let all = HistoryTaskKey(fireTime: Int64.min, taskID: Int64.min)
+            let end = HistoryTaskKey(fireTime: Int64.max, taskID: Int64.max)
+            for shard in shards {
+                var token: [UInt8]? = nil
+                repeat {
+                    guard let page = try? await persistence.getHistoryTasks(
+                        shardID: shard.id, category: .transfer, min: all, max: end, pageSize: 1_000, pageToken: token)
+                    else { break }
+                    for task in page.items where task.key.namespaceID == namespaceID {
+                        await redeliver(task, shard: shard, onlyQueue: queue, workflow: workflow)
+                    }
+                    token = page.nextPageToken
+                } while token != nil
+            }
+        }
+    }
+
+    /// Offers a persisted transfer task to matching again (with `onlyQueue`, only a dispatch of
+    /// that kind to that queue).
+    private func redeliver(_ task: HistoryTask, shard: Shard, onlyQueue: String? = nil, workflow: Bool = true) async {
+        if onlyQueue != nil {
+            // Decode before loading the run: most rows of a sweep are for other queues or kinds.
+            switch try? TransferTask.decode(task.data) {
+            case .workflowTask where workflow, .activityTask where !workflow: break
+            default: return
+            }
+        }
         guard let decoded = try? TransferTask.decode(task.data), let ms = try? await load(task.key, shard: shard) else { return }
         switch decoded {
         case .workflowTask(let id):
-            if let wft = ms.workflowTask, wft.scheduledEventID == id, !wft.isStarted {
+            if let wft = ms.workflowTask, wft.scheduledEventID == id, !wft.isStarted, onlyQueue == nil || onlyQueue == wft.taskQueue {
                 runEffects([.dispatchWorkflowTask(taskQueue: wft.taskQueue, scheduledEventID: id)], ms: ms, shard: shard)
             }
         case .activityTask(let id, let attempt):
-            if let activity = ms.activities[id], activity.attempt == attempt, !activity.isStarted {
+            if let activity = ms.activities[id], activity.attempt == attempt, !activity.isStarted,
+                onlyQueue == nil || onlyQueue == activity.taskQueue
+            {
                 runEffects([.dispatchActivityTask(taskQueue: activity.taskQueue, scheduledEventID: id, attempt: attempt)], ms: ms, shard: shard)
             }
         case .startChild, .recordChildClosed, .externalRequest, .closeChildren:
+            guard onlyQueue == nil else { return }
             runEffects([.transfer(TaskRef(fireTime: 0, taskID: task.taskID), decoded)], ms: ms, shard: shard)
         }
     }

@@ -8,9 +8,10 @@ import Synchronization
 /// Durability is not matching's job here: every task it holds is also a row persisted by the
 /// history service in the same batch that created it (the transfer task, deleted only when the
 /// task starts), and history re-offers those rows after a restart. So a task lost from memory
-/// (a full backlog, a poller that went away after the match) is never lost for good: the
-/// history service re-offers unstarted tasks from its rows (`redeliver` callers) and timeouts
-/// cover tasks that started but whose worker vanished.
+/// is never lost for good: a task refused by a full backlog is offered again from its row once
+/// the queue has drained to half (`onRoom`), a task that reached a poller which went away is
+/// re-queued, every unstarted row is re-offered at a restart, and timeouts cover tasks that
+/// started but whose worker vanished.
 public final class TaskQueueMatcher<Item: Sendable>: Sendable {
     public struct QueueName: Hashable, Sendable, CustomStringConvertible {
         public var namespaceID: String
@@ -46,6 +47,8 @@ public final class TaskQueueMatcher<Item: Sendable>: Sendable {
         var pollers = Deque<Poller>()
         /// Identity and time of the most recent polls, for DescribeTaskQueue.
         var recentPollers: [String: Int64] = [:]
+        /// An offer was refused (full backlog) since the room handler last ran for this queue.
+        var overflowed = false
     }
 
     private struct State {
@@ -55,10 +58,18 @@ public final class TaskQueueMatcher<Item: Sendable>: Sendable {
     }
 
     private let state = Mutex(State())
+    private let roomHandler = Mutex<(@Sendable (QueueName) -> Void)?>(nil)
 
     public init(maxBacklogPerQueue: Int = 100_000, maxPollersPerQueue: Int = 1_000) {
         self.maxBacklogPerQueue = maxBacklogPerQueue
         self.maxPollersPerQueue = maxPollersPerQueue
+    }
+
+    /// Sets what runs (outside matching's lock) when a queue that refused an offer has drained to
+    /// half its backlog limit: the owner of the refused tasks' durable rows offers them again.
+    /// It runs once per overflow; a refusal after it arms it again.
+    public func onRoom(_ handler: @escaping @Sendable (QueueName) -> Void) {
+        roomHandler.withLock { $0 = handler }
     }
 
     /// Hands `task` to a waiting poller, or queues it (at the front with `urgent`, for queries).
@@ -82,7 +93,10 @@ public final class TaskQueueMatcher<Item: Sendable>: Sendable {
                     p.continuation.resume(returning: task)
                     return true
                 }
-                guard q.backlog.count < maxBacklogPerQueue else { return false }
+                guard q.backlog.count < maxBacklogPerQueue else {
+                    q.overflowed = true
+                    return false
+                }
                 if urgent { q.backlog.prepend(task) } else { q.backlog.append(task) }
                 return true
             }
@@ -125,16 +139,21 @@ public final class TaskQueueMatcher<Item: Sendable>: Sendable {
         guard let id else { return nil }
         let result: Item? = await withTaskCancellationHandler {
             await withCheckedContinuation { (continuation: CheckedContinuation<Item?, Never>) in
-                let immediate: Item?? = state.withLock { state in
-                    if state.closed || Task.isCancelled { return .some(nil) }
+                let (immediate, room): (Item??, Bool) = state.withLock { state in
+                    if state.closed || Task.isCancelled { return (.some(nil), false) }
                     return Self.modify(&state, queue) { q in
-                        if let task = q.backlog.popFirst() { return .some(task) }
-                        if q.pollers.count >= maxPollersPerQueue { return .some(nil) }
+                        if let task = q.backlog.popFirst() {
+                            let room = q.overflowed && q.backlog.count <= maxBacklogPerQueue / 2
+                            if room { q.overflowed = false }
+                            return (.some(task), room)
+                        }
+                        if q.pollers.count >= maxPollersPerQueue { return (.some(nil), false) }
                         q.pollers.append(Poller(id: id, continuation: continuation))
-                        return .none
+                        return (.none, false)
                     }
                 }
                 if let immediate { continuation.resume(returning: immediate) }
+                if room, let handler = roomHandler.withLock({ $0 }) { handler(queue) }
             }
         } onCancel: {
             self.removePoller(id, from: queue)

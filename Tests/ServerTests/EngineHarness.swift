@@ -20,9 +20,12 @@ struct EngineHarness {
     let namespaceID = "ns-1"
     let taskQueue = "tq"
 
-    static func start(_ persistence: any Persistence, clock: ManualClock = ManualClock()) async throws -> EngineHarness {
+    static func start(
+        _ persistence: any Persistence, clock: ManualClock = ManualClock(), maxBacklogPerQueue: Int = 100_000
+    ) async throws -> EngineHarness {
         var configuration = HistoryConfiguration(shardCount: 2)
         configuration.longPollExpiry = .seconds(2)
+        configuration.maxBacklogPerQueue = maxBacklogPerQueue
         let engine = try await HistoryEngine.start(persistence: persistence, configuration: configuration, clock: clock)
         return EngineHarness(engine: engine, clock: clock)
     }

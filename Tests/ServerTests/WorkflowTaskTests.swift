@@ -1,5 +1,6 @@
 import Foundation
 import History
+import Matching
 import Persistence
 import SwiftProtobuf
 import TemporalAPI
@@ -20,6 +21,34 @@ import Testing
         ])
         let ms = try await h.engine.describe(key)
         #expect(ms.workflowStatus == .completed)
+        await h.engine.shutdown()
+    }
+
+    /// A full backlog refuses tasks; they wait in their rows and reach pollers once the queue
+    /// drains, without a restart. Workflow tasks, then the activity tasks they schedule.
+    @Test func tasksRefusedByAFullBacklogAreOfferedAgainOnceItDrains() async throws {
+        let h = try await EngineHarness.start(InMemoryPersistence(), maxBacklogPerQueue: 4)
+        let count = 11
+        var keys: [WorkflowKey] = []
+        for i in 0..<count { keys.append(try await h.start("wf-full-\(i)")) }
+        #expect(h.engine.workflowMatcher.snapshot(.init(namespaceID: h.namespaceID, name: h.taskQueue, kind: .workflow)).backlog == 4)
+        var started = Set<String>()
+        for _ in 0..<count {
+            let task = try await h.pollWorkflowTask(timeout: .seconds(5))
+            #expect(!task.taskToken.isEmpty, "every workflow task is delivered (got \(started.count) of \(count))")
+            guard !task.taskToken.isEmpty else { break }
+            started.insert(task.workflowExecution.workflowID)
+            try await h.complete(task, [Commands.scheduleActivity("a-\(task.workflowExecution.workflowID)")])
+        }
+        #expect(started.count == count, "each workflow's task once")
+        var activities = Set<String>()
+        for _ in 0..<count {
+            let task = try await h.pollActivityTask(timeout: .seconds(5))
+            #expect(!task.taskToken.isEmpty, "every activity task is delivered (got \(activities.count) of \(count))")
+            guard !task.taskToken.isEmpty else { break }
+            activities.insert(task.activityID)
+        }
+        #expect(activities.count == count)
         await h.engine.shutdown()
     }
 
