@@ -94,9 +94,10 @@ extension HistoryEngine {
             case .workflowTask, .activityTask: return
             }
         } catch {
-            // Retried with backoff (1 s, doubling, at most a minute apart) while the process runs,
-            // and from its row after a restart. A run that closed meanwhile makes it a no-op.
-            let delay = Duration.seconds(min(60, 1 << min(attempt - 1, 6)))
+            // Retried with backoff (doubling from `transferRetryBaseDelay` up to
+            // `transferRetryMaxDelay`) while the process runs, and from its row after a restart.
+            // A run that closed meanwhile makes the retry a no-op.
+            let delay = min(configuration.transferRetryMaxDelay, configuration.transferRetryBaseDelay * (1 << min(attempt - 1, 20)))
             logger("transfer task \(ref.taskID) of \(key) failed (attempt \(attempt), retried in \(delay)): \(error)")
             Task {
                 try? await Task.sleep(for: delay)

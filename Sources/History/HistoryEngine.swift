@@ -29,6 +29,10 @@ public struct HistoryConfiguration: Sendable {
     /// Tasks matching holds in memory per task queue; beyond it a task waits in its durable row
     /// and is offered again once the queue has drained to half (`redeliverRefused`).
     public var maxBacklogPerQueue = 100_000
+    /// A failed transfer task (start a child, signal another run, …) is retried after this,
+    /// doubling per attempt up to `transferRetryMaxDelay`, while the process runs.
+    public var transferRetryBaseDelay: Duration = .seconds(1)
+    public var transferRetryMaxDelay: Duration = .seconds(60)
 
     public init(shardCount: Int) {
         self.shardCount = shardCount

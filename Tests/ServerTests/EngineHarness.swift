@@ -26,6 +26,7 @@ struct EngineHarness {
         var configuration = HistoryConfiguration(shardCount: 2)
         configuration.longPollExpiry = .seconds(2)
         configuration.maxBacklogPerQueue = maxBacklogPerQueue
+        configuration.transferRetryBaseDelay = .milliseconds(20)
         let engine = try await HistoryEngine.start(persistence: persistence, configuration: configuration, clock: clock)
         return EngineHarness(engine: engine, clock: clock)
     }
@@ -92,6 +93,15 @@ enum Commands {
         c.commandType = .startTimer
         c.startTimerCommandAttributes.timerID = id
         c.startTimerCommandAttributes.startToFireTimeout = Google_Protobuf_Duration(seconds: seconds)
+        return c
+    }
+
+    static func startChild(_ workflowID: String) -> Temporal_Api_Command_V1_Command {
+        var c = Temporal_Api_Command_V1_Command()
+        c.commandType = .startChildWorkflowExecution
+        c.startChildWorkflowExecutionCommandAttributes.workflowID = workflowID
+        c.startChildWorkflowExecutionCommandAttributes.workflowType.name = "Child"
+        c.startChildWorkflowExecutionCommandAttributes.taskQueue.name = "tq"
         return c
     }
 

@@ -52,6 +52,26 @@ import Testing
         await h.engine.shutdown()
     }
 
+    /// A transfer task that fails (here: the child's creation, twice) is retried with backoff
+    /// while the process runs, not only after a restart.
+    @Test func aFailedTransferTaskIsRetriedUntilItSucceeds() async throws {
+        let persistence = FailingPersistence(InMemoryPersistence())
+        let h = try await EngineHarness.start(persistence)
+        let parent = try await h.start("wf-parent")
+        let task = try await h.pollWorkflowTask()
+        persistence.fail("createWorkflowExecution", times: 2)
+        try await h.complete(task, [Commands.startChild("wf-child")])
+        var childTask = PollWorkflowTaskResponse()
+        for _ in 0..<10 where childTask.taskToken.isEmpty {
+            let next = try await h.pollWorkflowTask(timeout: .seconds(1))
+            if next.workflowExecution.workflowID == "wf-child" { childTask = next }
+        }
+        #expect(persistence.remaining("createWorkflowExecution") == 0, "both injected failures happened")
+        #expect(childTask.workflowExecution.workflowID == "wf-child", "the child started after two failed attempts")
+        #expect(try await h.types(parent).contains(.startChildWorkflowExecutionInitiated))
+        await h.engine.shutdown()
+    }
+
     @Test func sameRequestIDReturnsTheSameRunAndOtherwiseAlreadyStarted() async throws {
         let h = try await EngineHarness.start(InMemoryPersistence())
         let key = try await h.start("wf-dup", requestID: "r1")
