@@ -6,7 +6,7 @@ import StorageIndex
 /// source first: for each clustering key the newest entry wins, and tombstones hide the row.
 struct MergedScan {
     enum Source {
-        case memory(SortedKeyMap<IndexEntry>.Cursor)
+        case memory(EntryCursor)
         case file(IndexFileCursor, prefixLength: Int)
 
         var current: (key: [UInt8], entry: IndexEntry)? {
@@ -42,7 +42,7 @@ struct MergedScan {
         memory: [SortedKeyMap<IndexEntry>], files: [IndexFile]
     ) throws {
         self.reverse = reverse
-        var sources: [Source] = memory.map { .memory($0.cursor(from: start, to: end, reverse: reverse)) }
+        var sources: [Source] = memory.map { .memory(EntryCursor($0, from: start, to: end, reverse: reverse)) }
         if !files.isEmpty {
             let prefix = IndexKey.prefix(table: id.table, partition: id.key)
             let lower = prefix + (start ?? [])

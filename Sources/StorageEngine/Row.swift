@@ -68,8 +68,7 @@ public struct Row: Equatable, Sendable, CustomStringConvertible {
 
     static func decode(_ reader: inout ByteReader) throws -> Row {
         let count = try reader.u32()
-        // Each column takes at least 6 bytes, so a damaged count cannot reserve much.
-        var columns: [String: [UInt8]] = Dictionary(minimumCapacity: min(Int(count), reader.remaining / 6))
+        var columns: [String: [UInt8]] = [:]
         for _ in 0..<count {
             let nameLength = Int(try reader.u16())
             let name = try reader.string(nameLength)
@@ -146,7 +145,11 @@ struct ByteReader {
     mutating func bytes(_ n: Int) throws -> [UInt8] { Array(try take(n)) }
     mutating func string(_ n: Int) throws -> String {
         let raw = try take(n)
-        guard let text = raw.withUnsafeBufferPointer({ String(validating: $0, as: UTF8.self) }) else {
+        // ASCII (every column name the store's users write) is valid UTF-8 as it stands.
+        let text = raw.withUnsafeBufferPointer { buffer in
+            buffer.allSatisfy { $0 < 0x80 } ? String(decoding: buffer, as: UTF8.self) : String(validating: buffer, as: UTF8.self)
+        }
+        guard let text else {
             throw StorageError(.corruption, "\(what) has a name that is not UTF-8 at offset \(offset - n)", offset: Int64(offset - n))
         }
         return text

@@ -104,7 +104,11 @@ extension Store {
         _ continuation: CheckedContinuation<CASOutcome, any Error>
     ) throws {
         let recordBytes = record.count
-        try log.enqueue(record) { [self] result in complete(writes, recordBytes: recordBytes, result, continuation) }
+        // The index entries are made here, on the caller's thread, with their LSN filled in on
+        // completion: the completion thread, one for the whole store, only sets it. The writes
+        // (and their rows' dictionaries) are then released here too, not there.
+        let entries = Store.entries(writes, lsn: 0)
+        try log.enqueue(record) { [self] result in complete(entries, recordBytes: recordBytes, result, continuation) }
         for write in writes {
             Store.notePending(write.encodedRow, at: RowAddress(PartitionID(table: write.table, key: write.partition), write.clustering), in: &overlay)
         }
@@ -186,13 +190,14 @@ extension Store {
     /// Runs on the log's completion thread once the batch is durable (or failed). Durable batches wait
     /// for the end of their group (`applyDurableGroup`), so the lock is taken once per group.
     private func complete(
-        _ writes: [BatchRecord.Write], recordBytes: Int, _ result: Result<LogPosition, any Error>,
+        _ entries: [(PartitionID, [UInt8], IndexEntry)], recordBytes: Int, _ result: Result<LogPosition, any Error>,
         _ continuation: CheckedContinuation<CASOutcome, any Error>
     ) {
         switch result {
         case .success(let position):
-            durableGroup.append(DurableBatch(
-                recordBytes: recordBytes, writes: writes, entries: Store.entries(writes, lsn: position.lsn), lsn: position.lsn, continuation: continuation))
+            var entries = entries
+            for index in entries.indices { entries[index].2.lsn = position.lsn }
+            durableGroup.append(DurableBatch(recordBytes: recordBytes, entries: entries, lsn: position.lsn, continuation: continuation))
         case .failure(let error):
             applyDurableGroup()
             let waiters: [CheckedContinuation<Void, Never>] = state.withLock { state in

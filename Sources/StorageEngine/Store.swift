@@ -33,7 +33,6 @@ public final class Store: @unchecked Sendable {
 
     struct DurableBatch {
         var recordBytes: Int
-        var writes: [BatchRecord.Write]
         var entries: [(PartitionID, [UInt8], IndexEntry)]
         var lsn: UInt64
         var continuation: CheckedContinuation<CASOutcome, any Error>

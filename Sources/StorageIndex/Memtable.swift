@@ -98,3 +98,20 @@ public struct ByteKey: Hashable, Sendable {
         bytes.withUnsafeBytes { hasher.combine(bytes: $0) }
     }
 }
+
+/// A cursor over one partition's entries in a memtable: `SortedKeyMap<IndexEntry>.Cursor` behind
+/// a concrete type. The generic cursor called from another module runs unspecialized, looking up
+/// type metadata at run time on every step (15 % of a 100-row scan measured so); through this
+/// type it runs code compiled for `IndexEntry` here.
+public struct EntryCursor: Sendable {
+    private var base: SortedKeyMap<IndexEntry>.Cursor
+
+    public init(_ map: SortedKeyMap<IndexEntry>, from lower: [UInt8]?, to upper: [UInt8]?, reverse: Bool) {
+        base = map.cursor(from: lower, to: upper, reverse: reverse)
+    }
+
+    /// The current entry, or nil when the range is exhausted.
+    public var current: (key: [UInt8], value: IndexEntry)? { base.current }
+
+    public mutating func advance() { base.advance() }
+}

@@ -162,6 +162,18 @@ struct StoreTests {
         await store.close()
     }
 
+    /// Column names round-trip whatever their script, from the memtable and from an index file.
+    @Test func columnNamesBeyondASCIIRoundTrip() async throws {
+        let store = try Store.open(directory: storeDirectory, fileSystem: MemFileSystem())
+        let row = Row(["état": value("1"), "名前": value("2"), "plain": value("3"), "": value("4")])
+        try await store.write([.put("t", shard, Key(.string("k")), row)])
+        #expect(try store.read(table: "t", partition: shard, clustering: Key(.string("k"))) == row)
+        try await store.flush()
+        #expect(try store.read(table: "t", partition: shard, clustering: Key(.string("k"))) == row)
+        #expect(try store.readColumn(table: "t", partition: shard, clustering: Key(.string("k")), column: "名前") == value("2"))
+        await store.close()
+    }
+
     /// A batch that writes one row several times keeps the last write, conditional or not.
     @Test func theLastWriteOfARowInABatchWins() async throws {
         let fs = MemFileSystem()
