@@ -68,9 +68,16 @@ final class UpdateRegistry: Sendable {
     }
 
     func dropRun(_ key: WorkflowKey) { _ = state.withLock { $0.admitted.removeValue(forKey: key) } }
+
+    /// Runs holding admitted updates.
+    var runsWithAdmittedUpdates: Int { state.withLock { $0.admitted.count } }
 }
 
 extension HistoryEngine {
+    /// Runs with updates admitted but not yet accepted or rejected (held in memory until then or
+    /// until the run closes).
+    public var runsWithPendingUpdates: Int { updates.runsWithAdmittedUpdates }
+
     /// Updates accepted per run over its life.
     static let maxUpdatesPerRun = 2_000
 

@@ -211,6 +211,9 @@ public final class HistoryEngine: Sendable {
             shard.cache(run.ms)
             runEffects(run.effects, ms: run.ms, shard: shard)
             notifier.notify(run.key, closed: !run.ms.isRunning)
+            // Updates admitted but never accepted die with the run (their callers, if still
+            // waiting, are answered that the run completed); otherwise they would stay in memory.
+            if !run.ms.isRunning { updates.dropRun(run.key) }
         }
     }
 

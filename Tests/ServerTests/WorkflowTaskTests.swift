@@ -72,6 +72,24 @@ import Testing
         await h.engine.shutdown()
     }
 
+    /// An update admitted but never taken by a workflow task is dropped when the run closes.
+    @Test func updatesAdmittedToARunThatClosesAreDropped() async throws {
+        let h = try await EngineHarness.start(InMemoryPersistence())
+        let key = try await h.start("wf-update-close")
+        let task = try await h.pollWorkflowTask()
+        var request = Temporal_Api_Update_V1_Request()
+        request.meta.updateID = "u-1"
+        request.input.name = "never-handled"
+        let (stage, _) = try await h.engine.updateWorkflow(key, request, waitStage: .admitted, timeout: .milliseconds(200))
+        #expect(stage == .admitted)
+        #expect(h.engine.runsWithPendingUpdates == 1)
+        // The task polled before the update carries none; completing the run with it drops it.
+        try await h.complete(task, [Commands.complete()])
+        #expect(try await h.engine.describe(key).workflowStatus == .completed)
+        #expect(h.engine.runsWithPendingUpdates == 0)
+        await h.engine.shutdown()
+    }
+
     @Test func sameRequestIDReturnsTheSameRunAndOtherwiseAlreadyStarted() async throws {
         let h = try await EngineHarness.start(InMemoryPersistence())
         let key = try await h.start("wf-dup", requestID: "r1")
