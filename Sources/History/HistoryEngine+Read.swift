@@ -47,12 +47,26 @@ extension HistoryEngine {
     /// Events `from...through` of the run, at most `pageEvents` (whole batches, so a page may end
     /// a little past it... never past `through`), and the token for the rest.
     func readHistory(_ ms: MutableState, from: Int64, through: Int64, pageEvents: Int) async throws(HistoryError) -> ([HistoryEvent], HistoryPageToken?) {
+        // Nodes are found by the id of their first event, so a read can start at `from` only if a
+        // node begins there. It usually does (a sticky task reads from the event after the last
+        // task's WorkflowTaskStarted, which ends its node); when it does not, the first event
+        // read is not `from`, and the read starts over from the first node.
+        if from > 1 {
+            let (events, token) = try await readHistory(ms, from: from, through: through, pageEvents: pageEvents, firstNode: from)
+            if events.first?.eventID == from { return (events, token) }
+        }
+        return try await readHistory(ms, from: from, through: through, pageEvents: pageEvents, firstNode: 1)
+    }
+
+    private func readHistory(
+        _ ms: MutableState, from: Int64, through: Int64, pageEvents: Int, firstNode: Int64
+    ) async throws(HistoryError) -> ([HistoryEvent], HistoryPageToken?) {
         var events: [HistoryEvent] = []
         var token: [UInt8]? = nil
         do {
             repeat {
                 let page = try await persistence.readHistoryBranch(
-                    branch: ms.branch, minEventID: 1, maxEventID: through + 1, lastTxnID: ms.lastEventTxnID, pageSize: 100, pageToken: token)
+                    branch: ms.branch, minEventID: firstNode, maxEventID: through + 1, lastTxnID: ms.lastEventTxnID, pageSize: 100, pageToken: token)
                 for node in page.nodes where node.lastEventID >= from {
                     let batch = try Temporal_Api_History_V1_History(serializedBytes: node.events)
                     for event in batch.events where event.eventID >= from && event.eventID <= through {
@@ -69,6 +83,7 @@ extension HistoryEngine {
         } catch {
             throw HistoryError.from(error)
         }
+        if firstNode > 1 && events.first?.eventID != from { return (events, nil) }  // the caller starts over
         if let last = events.last?.eventID, last != through {
             throw .internal("history of \(ms.key) ends at event \(last), expected \(through)")
         }

@@ -4,6 +4,7 @@ import Matching
 import Persistence
 import SwiftProtobuf
 import TemporalAPI
+import StorageTesting
 import Testing
 
 @Suite struct WorkflowTaskTests {
@@ -88,6 +89,39 @@ import Testing
         #expect(try await h.engine.describe(key).workflowStatus == .completed)
         #expect(h.engine.runsWithPendingUpdates == 0)
         await h.engine.shutdown()
+    }
+
+    /// A sticky task carries exactly the events since the worker's last task (read from the node
+    /// that begins there), and the close event alone is read from inside its node.
+    @Test(arguments: ["memory", "store"])
+    func stickyTasksCarryTheNewEventsAndTheCloseEventReadsAlone(_ kind: String) async throws {
+        let persistence: any Persistence = kind == "memory"
+            ? InMemoryPersistence() : try StorePersistence.open(directory: "/data/sticky", fileSystem: MemFileSystem())
+        let h = try await EngineHarness.start(persistence)
+        let key = try await h.start("wf-sticky")
+        let first = try await h.pollWorkflowTask()
+        var request = Temporal_Api_Workflowservice_V1_RespondWorkflowTaskCompletedRequest()
+        request.taskToken = first.taskToken
+        request.commands = [Commands.startTimer("t", seconds: 3600)]
+        request.identity = "test-worker"
+        request.stickyAttributes.workerTaskQueue.name = "tq-sticky-1"
+        request.stickyAttributes.scheduleToStartTimeout = .with { $0.seconds = 10 }
+        _ = try await h.engine.completeWorkflowTask(try TaskToken.decode(Array(first.taskToken)), request)
+        try await h.engine.signal(key, name: "go", input: nil, header: nil, identity: "me", requestID: "")
+        let sticky = try await h.engine.pollWorkflowTask(namespaceID: h.namespaceID, taskQueue: "tq-sticky-1", identity: "test-worker", timeout: .seconds(2))
+        #expect(sticky.history.events.map(\.eventID) == [4, 5, 6, 7, 8])
+        #expect(sticky.history.events.map(\.eventType) == [
+            .workflowTaskCompleted, .timerStarted, .workflowExecutionSignaled, .workflowTaskScheduled, .workflowTaskStarted,
+        ])
+        try await h.complete(sticky, [Commands.complete()])
+        let all = try await h.events(key)
+        #expect(all.map(\.eventID) == Array(1...Int64(all.count)))
+        let close = try await h.engine.history(
+            HistoryRequest(key: key, pageToken: [], waitNewEvent: false, closeEventOnly: true, maximumPageSize: 0, timeout: .seconds(1)))
+        #expect(close.history.events.map(\.eventType) == [.workflowExecutionCompleted])
+        #expect(close.history.events.first?.eventID == all.last?.eventID)
+        await h.engine.shutdown()
+        if let store = persistence as? StorePersistence { await store.close() }
     }
 
     @Test func sameRequestIDReturnsTheSameRunAndOtherwiseAlreadyStarted() async throws {
