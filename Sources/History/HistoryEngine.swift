@@ -255,32 +255,24 @@ public final class HistoryEngine: Sendable {
     // MARK: - Recovery
 
     private func recover(shard: Shard, index: Int) async throws {
-        let all = HistoryTaskKey(fireTime: Int64.min, taskID: Int64.min)
-        let end = HistoryTaskKey(fireTime: Int64.max, taskID: Int64.max)
         var transfer = 0, timers = 0, visibility = 0
         for category in HistoryTaskCategory.allCases {
-            var token: [UInt8]? = nil
-            repeat {
-                let page = try await persistence.getHistoryTasks(
-                    shardID: shard.id, category: category, min: all, max: end, pageSize: 1_000, pageToken: token)
-                for task in page.items {
-                    switch category {
-                    case .transfer:
-                        transfer += 1
-                        await redeliver(task, shard: shard)
-                    case .timer:
-                        timers += 1
-                        timerQueues[index].add(task)
-                    case .visibility:
-                        visibility += 1
-                        if let ms = try? await load(task.key, shard: shard) {
-                            try await persistence.upsertVisibilityRecord(visibilityRecord(ms))
-                        }
-                        try await persistence.completeHistoryTask(shardID: shard.id, category: .visibility, key: task.taskKey)
+            try await forEachTask(of: shard, category) { task in
+                switch category {
+                case .transfer:
+                    transfer += 1
+                    await redeliver(task, shard: shard)
+                case .timer:
+                    timers += 1
+                    timerQueues[index].add(task)
+                case .visibility:
+                    visibility += 1
+                    if let ms = try? await load(task.key, shard: shard) {
+                        try await persistence.upsertVisibilityRecord(visibilityRecord(ms))
                     }
+                    try await persistence.completeHistoryTask(shardID: shard.id, category: .visibility, key: task.taskKey)
                 }
-                token = page.nextPageToken
-            } while token != nil
+            }
         }
         logger("shard \(shard.id): range \(shard.rangeID), re-offered \(transfer) tasks, \(timers) timers, \(visibility) visibility updates")
     }
@@ -294,21 +286,28 @@ public final class HistoryEngine: Sendable {
         logger("task queue \(sweep): backlog drained after refusing tasks; offering them again from their rows")
         Task {
             defer { _ = redeliveries.withLock { $0.remove(sweep) } }
-            let all = HistoryTaskKey(fireTime: Int64.min, taskID: Int64.min)
-            let end = HistoryTaskKey(fireTime: Int64.max, taskID: Int64.max)
             for shard in shards {
-                var token: [UInt8]? = nil
-                repeat {
-                    guard let page = try? await persistence.getHistoryTasks(
-                        shardID: shard.id, category: .transfer, min: all, max: end, pageSize: 1_000, pageToken: token)
-                    else { break }
-                    for task in page.items where task.key.namespaceID == namespaceID {
-                        await redeliver(task, shard: shard, onlyQueue: queue, workflow: workflow)
-                    }
-                    token = page.nextPageToken
-                } while token != nil
+                // A read error ends this shard's sweep; the next overflow sweeps again.
+                try? await forEachTask(of: shard, .transfer) { task in
+                    if task.key.namespaceID == namespaceID { await redeliver(task, shard: shard, onlyQueue: queue, workflow: workflow) }
+                }
             }
         }
+    }
+
+    /// Every persisted task of one category of a shard, in key order, a page at a time.
+    private func forEachTask(
+        of shard: Shard, _ category: HistoryTaskCategory, _ body: (HistoryTask) async throws -> Void
+    ) async throws {
+        let all = HistoryTaskKey(fireTime: Int64.min, taskID: Int64.min)
+        let end = HistoryTaskKey(fireTime: Int64.max, taskID: Int64.max)
+        var token: [UInt8]? = nil
+        repeat {
+            let page = try await persistence.getHistoryTasks(
+                shardID: shard.id, category: category, min: all, max: end, pageSize: 1_000, pageToken: token)
+            for task in page.items { try await body(task) }
+            token = page.nextPageToken
+        } while token != nil
     }
 
     /// Offers a persisted transfer task to matching again (with `onlyQueue`, only a dispatch of

@@ -120,14 +120,19 @@ extension Store {
         ([memtable] + frozen.reversed()).compactMap { $0.partitions[id] }
     }
 
-    static func row(from entry: IndexEntry) throws -> Row? {
+    /// The encoded row an entry holds (nil: a tombstone).
+    static func encodedRow(of entry: IndexEntry) throws -> [UInt8]? {
         switch entry.value {
         case .tombstone: return nil
-        case .inline(let bytes):
-            var reader = ByteReader(bytes, subject: .atLSN("row written at LSN", entry.lsn))
-            return try Row.decode(&reader)
+        case .inline(let bytes): return bytes
         case .pointer:
             throw StorageError(.corruption, "index entry at LSN \(entry.lsn) points into the log, which this version does not write")
         }
+    }
+
+    static func row(from entry: IndexEntry) throws -> Row? {
+        guard let bytes = try encodedRow(of: entry) else { return nil }
+        var reader = ByteReader(bytes, subject: .atLSN("row written at LSN", entry.lsn))
+        return try Row.decode(&reader)
     }
 }

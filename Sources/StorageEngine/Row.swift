@@ -34,36 +34,16 @@ public struct Row: Equatable, Sendable, CustomStringConvertible {
     }
 
     /// The value of one column of an encoded row (nil when the row has no such column), read in
-    /// place: conditions are checked on the encoding without building the row's dictionary.
-    static func column(_ name: String, inEncoded bytes: [UInt8], what: @autoclosure () -> String) throws -> [UInt8]? {
-        let found: Range<Int>?? = bytes.withUnsafeBufferPointer { buffer in
-            func u16(_ at: Int) -> Int { Int(buffer[at]) | Int(buffer[at + 1]) << 8 }
-            func u32(_ at: Int) -> Int { u16(at) | u16(at + 2) << 16 }
-            guard buffer.count >= 4 else { return .none }
-            var offset = 4
-            for _ in 0..<u32(0) {
-                guard buffer.count - offset >= 2 else { return .none }
-                let nameLength = u16(offset)
-                offset += 2
-                guard buffer.count - offset >= nameLength + 4 else { return .none }
-                let nameRange = offset..<(offset + nameLength)
-                offset += nameLength
-                let valueLength = u32(offset)
-                offset += 4
-                guard buffer.count - offset >= valueLength else { return .none }
-                if UnsafeBufferPointer(rebasing: buffer[nameRange]).elementsEqual(name.utf8) {
-                    return .some(offset..<(offset + valueLength))
-                }
-                offset += valueLength
-            }
-            return .some(nil)
+    /// place: conditions and `readColumn` use it without building the row's dictionary. Errors
+    /// name the offset of the defect, as `decode` does.
+    static func column(_ name: String, inEncoded bytes: [UInt8], subject: ByteSubject) throws -> [UInt8]? {
+        var reader = ByteReader(bytes, subject: subject)
+        for _ in 0..<(try reader.u32()) {
+            let nameBytes = try reader.slice(Int(try reader.u16()))
+            let value = try reader.slice(Int(try reader.u32()))
+            if nameBytes.elementsEqual(name.utf8) { return Array(value) }
         }
-        guard let found else {
-            // Damaged: let the full decoder name the defect and its offset.
-            _ = try Row(encoded: bytes, what: what())
-            throw StorageError(.corruption, "\(what()) is malformed")
-        }
-        return found.map { Array(bytes[$0]) }
+        return nil
     }
 
     static func decode(_ reader: inout ByteReader) throws -> Row {
@@ -143,6 +123,8 @@ struct ByteReader {
         }
     }
     mutating func bytes(_ n: Int) throws -> [UInt8] { Array(try take(n)) }
+    /// The next `n` bytes, not copied.
+    mutating func slice(_ n: Int) throws -> ArraySlice<UInt8> { try take(n) }
     mutating func string(_ n: Int) throws -> String {
         let raw = try take(n)
         // ASCII (every column name the store's users write) is valid UTF-8 as it stands.

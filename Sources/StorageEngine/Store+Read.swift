@@ -7,6 +7,18 @@ import Synchronization
 extension Store {
     /// The row at (table, partition, clustering), or nil.
     public func read(table: String, partition: Key, clustering: Key) throws -> Row? {
+        try durableEntry(table, partition, clustering).flatMap { try Store.row(from: $0) }
+    }
+
+    /// One column of the row at (table, partition, clustering): nil when the row or the column is
+    /// absent. Read from the row's encoding in place, without decoding the other columns.
+    public func readColumn(table: String, partition: Key, clustering: Key, column: String) throws -> [UInt8]? {
+        guard let entry = try durableEntry(table, partition, clustering), let bytes = try Store.encodedRow(of: entry) else { return nil }
+        return try Row.column(column, inEncoded: bytes, subject: .atLSN("row written at LSN", entry.lsn))
+    }
+
+    /// The newest durable index entry of a row (a tombstone included), or nil.
+    private func durableEntry(_ table: String, _ partition: Key, _ clustering: Key) throws -> IndexEntry? {
         let id = PartitionID(table: table, key: partition.bytes)
         let key = clustering.bytes
         // The memtables are searched under the lock and never copied out of it: a reader holding
@@ -16,25 +28,7 @@ extension Store {
             if let entry = Store.memoryEntry(id, key, memtable: state.memtable, frozen: state.frozen) { return (entry, []) }
             return (nil, state.files)
         }
-        if let entry { return try Store.row(from: entry) }
-        return try Store.fileEntry(id, key, files: files).flatMap { try Store.row(from: $0) }
-    }
-
-    /// One column of the row at (table, partition, clustering): nil when the row or the column is
-    /// absent. Read from the row's encoding in place, without decoding the other columns.
-    public func readColumn(table: String, partition: Key, clustering: Key, column: String) throws -> [UInt8]? {
-        let id = PartitionID(table: table, key: partition.bytes)
-        let key = clustering.bytes
-        let (memory, files): (IndexEntry?, [IndexFile]) = state.withLock { state in
-            if let entry = Store.memoryEntry(id, key, memtable: state.memtable, frozen: state.frozen) { return (entry, []) }
-            return (nil, state.files)
-        }
-        guard let entry = try memory ?? Store.fileEntry(id, key, files: files) else { return nil }
-        switch entry.value {
-        case .tombstone: return nil
-        case .inline(let bytes): return try Row.column(column, inEncoded: bytes, what: "row written at LSN \(entry.lsn)")
-        case .pointer: throw StorageError(.corruption, "index entry at LSN \(entry.lsn) points into the log, which this version does not write")
-        }
+        return try entry ?? Store.fileEntry(id, key, files: files)
     }
 
     /// Rows of one partition with `start <= clustering < end` (nil bounds are open), in clustering

@@ -153,11 +153,7 @@ extension Store {
                     }
                     relocated = writes.count
                     if writes.isEmpty { return .success(.applied) }
-                    let sorted = writes.sorted { a, b in
-                        if a.table != b.table { return a.table < b.table }
-                        if a.partition != b.partition { return compareKeys(a.partition, b.partition) < 0 }
-                        return compareKeys(a.clustering, b.clustering) < 0
-                    }
+                    let sorted = writes.sorted { Store.compareRows($0, $1) < 0 }
                     try enqueue(sorted, record: try Store.encodeRecord(sorted), overlay: &overlay, continuation)
                     return nil
                 } catch {
@@ -252,13 +248,9 @@ extension Store {
     /// The latest accepted value of a row, encoded (nil: absent): in-flight batches first, then the index.
     static func latestEncodedRow(_ address: RowAddress, overlay: [RowAddress: Pending], in state: State) throws -> [UInt8]? {
         if let pending = overlay[address] { return pending.encodedRow }
-        let entry = try Store.indexedEntry(
-            address.partition, address.clustering, memtable: state.memtable, frozen: state.frozen, files: state.files)
-        switch entry?.value {
-        case nil, .tombstone: return nil
-        case .inline(let bytes): return bytes
-        case .pointer: throw StorageError(.corruption, "index entry at LSN \(entry!.lsn) points into the log, which this version does not write")
-        }
+        return try Store.indexedEntry(
+            address.partition, address.clustering, memtable: state.memtable, frozen: state.frozen, files: state.files
+        ).flatMap { try Store.encodedRow(of: $0) }
     }
 
     /// The latest accepted value of a row.

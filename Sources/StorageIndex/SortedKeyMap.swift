@@ -1,3 +1,4 @@
+import StorageCodec
 /// An ordered map from byte-string keys to values: sorted chunks of at most `chunkCapacity`
 /// entries, so inserts move at most one chunk and lookups are two binary searches.
 ///
@@ -233,19 +234,9 @@ private func compareBytes(_ a: [UInt8], _ probe: UnsafeBufferPointer<UInt8>) -> 
     }
 }
 
+/// `a < b` in key order (`compareKeys`, a memcmp).
 @inline(__always)
-func lessThan(_ a: [UInt8], _ b: [UInt8]) -> Bool {
-    a.withUnsafeBufferPointer { x in
-        b.withUnsafeBufferPointer { y in
-            let n = min(x.count, y.count)
-            if n > 0 {
-                let r = memcmpBytes(x.baseAddress!, y.baseAddress!, n)
-                if r != 0 { return r < 0 }
-            }
-            return x.count < y.count
-        }
-    }
-}
+func lessThan(_ a: [UInt8], _ b: [UInt8]) -> Bool { compareKeys(a, b) < 0 }
 
 import Glibc
 
