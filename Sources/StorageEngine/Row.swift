@@ -41,7 +41,7 @@ public struct Row: Equatable, Sendable, CustomStringConvertible {
         for _ in 0..<(try reader.u32()) {
             let nameBytes = try reader.slice(Int(try reader.u16()))
             let value = try reader.slice(Int(try reader.u32()))
-            if nameBytes.elementsEqual(name.utf8) { return Array(value) }
+            if nameBytes.withUnsafeBufferPointer({ $0.elementsEqual(name.utf8) }) { return Array(value) }
         }
         return nil
     }
