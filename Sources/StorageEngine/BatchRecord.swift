@@ -37,13 +37,16 @@ package struct BatchRecord: Equatable {
     package var writes: [Write]
 
     func encoded() -> [UInt8] {
-        var out: [UInt8] = [Format.version]
+        var out: [UInt8] = []
+        out.reserveCapacity(writes.reduce(5) {
+            $0 + 11 + $1.table.utf8.count + $1.partition.count + $1.clustering.count + ($1.encodedRow?.count ?? 0)
+        })
+        out.append(Format.version)
         out.appendLE(UInt32(writes.count))
         for write in writes {
             out.append(write.row == nil ? Format.delete : Format.put)
-            let table = Array(write.table.utf8)
-            out.appendLE(UInt16(table.count))
-            out.append(contentsOf: table)
+            out.appendLE(UInt16(write.table.utf8.count))
+            out.append(contentsOf: write.table.utf8)
             out.appendLE(UInt32(write.partition.count))
             out.append(contentsOf: write.partition)
             out.appendLE(UInt32(write.clustering.count))

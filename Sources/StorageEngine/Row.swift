@@ -25,13 +25,27 @@ public struct Row: Equatable, Sendable, CustomStringConvertible {
     func encode(into out: inout [UInt8]) {
         out.reserveCapacity(out.count + byteCount)
         out.appendLE(UInt32(columns.count))
-        for (name, value) in columns.sorted(by: { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }) {
+        func append(_ name: String, _ value: [UInt8]) {
             out.appendLE(UInt16(name.utf8.count))
             out.append(contentsOf: name.utf8)
             out.appendLE(UInt32(value.count))
             out.append(contentsOf: value)
         }
+        // Rows of one or two columns (most of what the history service writes) skip the sorted copy.
+        if columns.count <= 2 {
+            var iterator = columns.makeIterator()
+            guard let first = iterator.next() else { return }
+            guard let second = iterator.next() else { return append(first.key, first.value) }
+            let (a, b) = Row.precedes(first.key, second.key) ? (first, second) : (second, first)
+            append(a.key, a.value)
+            append(b.key, b.value)
+            return
+        }
+        for (name, value) in columns.sorted(by: { Row.precedes($0.key, $1.key) }) { append(name, value) }
     }
+
+    /// The order of columns in an encoded row: by the bytes of their names.
+    private static func precedes(_ a: String, _ b: String) -> Bool { a.utf8.lexicographicallyPrecedes(b.utf8) }
 
     /// The value of one column of an encoded row (nil when the row has no such column), read in
     /// place: conditions and `readColumn` use it without building the row's dictionary. Errors

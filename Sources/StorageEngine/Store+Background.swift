@@ -240,7 +240,7 @@ extension Store {
     private func flushOldestFrozen() throws {
         guard let (table, manifest) = state.withLock({ state in state.frozen.first.map { ($0, state.manifest) } }) else { return }
         let id = manifest.nextFileID
-        let file = try writeIndexFile(id: id, entries: table.sortedEntries())
+        let file = table.isEmpty ? nil : try writeIndexFile(id: id) { writer in try table.forEachSorted { key, entry in try writer.add(key, entry) } }
         var next = manifest
         next.nextFileID = id + 1
         next.checkpointLSN = max(manifest.checkpointLSN, table.maxLSN)
@@ -266,25 +266,26 @@ extension Store {
         let (files, manifest) = state.withLock { ($0.files, $0.manifest) }
         guard files.count >= 2 else { return }
         var cursors = try files.reversed().map { try $0.cursor(from: nil, to: nil) }  // newest first
-        var merged: [(key: [UInt8], entry: IndexEntry)] = []
-        while true {
-            var best: [UInt8]? = nil
-            for cursor in cursors {
-                if let (key, _) = cursor.current, best == nil || lessThanKey(key, best!) { best = key }
-            }
-            guard let key = best else { break }
-            var newest: IndexEntry? = nil
-            for index in cursors.indices {
-                if let (k, e) = cursors[index].current, k == key {
-                    if newest == nil { newest = e }
-                    try cursors[index].advance()
-                }
-            }
-            if case .tombstone = newest!.value { continue }
-            merged.append((key, newest!))
-        }
         let id = manifest.nextFileID
-        let file = try writeIndexFile(id: id, entries: merged)
+        // Streamed into the new file: memory stays one block per input file plus the writer's.
+        let file = try writeIndexFile(id: id) { writer in
+            while true {
+                var best: [UInt8]? = nil
+                for cursor in cursors {
+                    if let (key, _) = cursor.current, best == nil || lessThanKey(key, best!) { best = key }
+                }
+                guard let key = best else { break }
+                var newest: IndexEntry? = nil
+                for index in cursors.indices {
+                    if let (k, e) = cursors[index].current, k == key {
+                        if newest == nil { newest = e }
+                        try cursors[index].advance()
+                    }
+                }
+                if case .tombstone = newest!.value { continue }
+                try writer.add(key, newest!)
+            }
+        }
         var next = manifest
         next.nextFileID = id + 1
         let replaced = Set(files.map(\.id))
@@ -304,13 +305,18 @@ extension Store {
         try fileSystem.syncDirectory(directory)
     }
 
-    /// Writes entries (ascending keys) to index file `id` and opens it; nil when there are none.
-    private func writeIndexFile(id: UInt64, entries: [(key: [UInt8], entry: IndexEntry)]) throws -> IndexFile? {
-        guard !entries.isEmpty else { return nil }
+    /// Writes the entries `produce` adds (ascending keys) to index file `id` and opens it; nil
+    /// (and no file) when it adds none.
+    private func writeIndexFile(id: UInt64, _ produce: (inout IndexFileWriter) throws -> Void) throws -> IndexFile? {
         let path = joinPath(directory, IndexFileFormat.fileName(id: id))
         var writer = try IndexFileWriter(fileSystem: fileSystem, path: path)
         do {
-            for (key, entry) in entries { try writer.add(key, entry) }
+            try produce(&writer)
+            if writer.entryCount == 0 {
+                writer.abandon()
+                try fileSystem.removeFile(path)
+                return nil
+            }
             _ = try writer.finish()
             try fileSystem.syncDirectory(directory)
             return try IndexFile(fileSystem: fileSystem, path: path, id: id, cache: blockCache)

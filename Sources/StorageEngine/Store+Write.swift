@@ -370,22 +370,16 @@ extension Store {
                     throw StorageError(.limitExceeded, "update of \(size) bytes exceeds the row limit of \(StoreLimits.maxRowBytes) bytes")
                 }
             }
-            for name in mutation.columnNames where name.utf8.count > Int(UInt16.max) {
-                throw StorageError(.invalidArgument, "column name longer than \(UInt16.max) bytes")
+            let longName: Bool
+            switch mutation.operation {
+            case .put(let row): longName = row.columns.keys.contains { $0.utf8.count > Int(UInt16.max) }
+            case .update(let columns): longName = columns.keys.contains { $0.utf8.count > Int(UInt16.max) }
+            case .delete, .deleteRange: longName = false
             }
+            if longName { throw StorageError(.invalidArgument, "column name longer than \(UInt16.max) bytes") }
         }
         for condition in conditions where condition.clustering.bytes.count > StoreLimits.maxKeyBytes {
             throw StorageError(.limitExceeded, "condition key exceeds the limit of \(StoreLimits.maxKeyBytes) bytes")
-        }
-    }
-}
-
-extension Mutation {
-    var columnNames: [String] {
-        switch operation {
-        case .put(let row): return Array(row.columns.keys)
-        case .update(let columns): return Array(columns.keys)
-        case .delete, .deleteRange: return []
         }
     }
 }

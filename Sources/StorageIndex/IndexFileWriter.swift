@@ -13,7 +13,7 @@ public struct IndexFileWriter {
     /// (last key, offset, framed length) per data block.
     var blocks: [(key: [UInt8], offset: Int64, length: Int)] = []
     var hashes: [UInt64] = []
-    var entryCount: UInt64 = 0
+    public private(set) var entryCount: UInt64 = 0
     var maxLSN: UInt64 = 0
     var pending: [UInt8] = []
 

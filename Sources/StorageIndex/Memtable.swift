@@ -56,19 +56,17 @@ public struct Memtable: Sendable {
         maxLSN = max(maxLSN, lsn)
     }
 
-    /// Every entry in index-file key order: partitions by their composite prefix, then clustering.
-    public func sortedEntries() -> [(key: [UInt8], entry: IndexEntry)] {
-        var out: [(key: [UInt8], entry: IndexEntry)] = []
-        out.reserveCapacity(entries)
+    /// Visits every entry in index-file key order (partitions by their composite prefix, then
+    /// clustering), with its index-file key. A flush streams through it: no list of all entries.
+    public func forEachSorted(_ body: (_ key: [UInt8], _ entry: IndexEntry) throws -> Void) rethrows {
         let ordered = partitions.keys.map { ($0, IndexKey.prefix(table: $0.table, partition: $0.key)) }
             .sorted { lessThan($0.1, $1.1) }
         for (partition, prefix) in ordered {
-            partitions[partition]!.forEach(from: nil, to: nil) { clustering, entry in
-                out.append((prefix + clustering, entry))
+            try partitions[partition]!.forEach(from: nil, to: nil) { clustering, entry in
+                try body(prefix + clustering, entry)
                 return true
             }
         }
-        return out
     }
 }
 
