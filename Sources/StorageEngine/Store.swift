@@ -28,7 +28,8 @@ public final class Store: @unchecked Sendable {
     /// durable and being applied), seen only by later writers. Its lock orders the writers.
     let overlay = LockedState<[RowAddress: Pending]>([:])
     /// Batches made durable in the log's current group, applied together at the end of the group.
-    /// Touched only on the log's completion thread (in `complete` and `applyDurableGroup`).
+    /// Touched only by the log's completions (in `complete` and `applyDurableGroup`), which run one at a
+    /// time, in log order, on the completion thread or inline on the writer thread.
     var durableGroup: [DurableBatch] = []
 
     struct DurableBatch {

@@ -35,7 +35,12 @@ extension Log {
             }
             do {
                 let positions = try write(batch, builder: &builder, output: &output)
-                completions.push(.group(batch, .success(positions), handler: true))
+                // Nothing more to write yet: run the completions here rather than wake their thread.
+                if lock.withLock({ pending.isEmpty }) {
+                    completions.runOrPush(.group(batch, .success(positions), handler: true))
+                } else {
+                    completions.push(.group(batch, .success(positions), handler: true))
+                }
             } catch {
                 completions.push(.group(batch, .failure(error), handler: false))
             }
@@ -82,10 +87,11 @@ extension Log {
 
     /// Writes `bytes` at `offset` and syncs. On a write error the bytes are truncated away and the
     /// error rethrown (the log stays usable); if that undo or the fsync fails, the log is failed.
-    private func writeDurably(_ bytes: [UInt8], to segment: SegmentFile, at offset: Int64) throws {
+    private func writeDurably(_ bytes: [UInt8], to segment: SegmentFile, at offset: Int64, preallocate: Bool = true) throws {
         do {
             try segment.handle.writeAll(bytes, at: offset)
         } catch let writeError as StorageError {
+            segment.zeroedEnd = offset
             if options.stopOnWriteError {
                 markFailed(writeError)
                 throw Log.failedError(writeError, directory: directory)
@@ -98,6 +104,16 @@ extension Log {
                 throw Log.failedError(writeError, directory: directory)
             }
             throw writeError
+        }
+        let end = offset + Int64(bytes.count)
+        segment.zeroedEnd = max(segment.zeroedEnd, end)
+        // Zeros ahead, synced with this frame: the frames of the next groups then land in blocks
+        // the file already has. Extended once less than half the preallocation is left.
+        if preallocate && options.preallocationBytes > 0 && segment.zeroedEnd - end < Int64(options.preallocationBytes / 2) {
+            let target = preallocationTarget(after: end)
+            if target > segment.zeroedEnd {
+                segment.zeroedEnd = writeZeros(segment.handle, from: segment.zeroedEnd, to: target)
+            }
         }
         if options.durability == .fsync {
             do {
@@ -140,8 +156,13 @@ extension Log {
             output.removeAll(keepingCapacity: true)
             let header = builder.encode(kind: .seal, firstLSN: nextLSN, compress: false, into: &output)
             let offset = last.stats.bytes
-            if (try? writeDurably(output, to: last, at: offset)) != nil {
+            if (try? writeDurably(output, to: last, at: offset, preallocate: false)) != nil {
                 lock.withLock { last.noteFrame(header, at: offset) }
+                // A closed log keeps no preallocated tail (zeros there would be valid, only wasted).
+                let end = offset + Int64(output.count)
+                if last.zeroedEnd > end, (try? last.handle.truncate(to: end)) != nil, (try? last.handle.dataSync()) != nil {
+                    last.zeroedEnd = end
+                }
             }
         }
         for file in files { file.handle.close() }

@@ -110,9 +110,12 @@ public final class Log: @unchecked Sendable {
         for (index, (stats, path)) in zip(report.segments, report.segmentPaths).enumerated() {
             let isLast = index == report.segments.count - 1
             let handle = try fileSystem.open(path, isLast ? .readWrite : .readOnly)
-            let file = SegmentFile(path: path, handle: handle, stats: SegmentStats(firstLSN: stats.firstLSN))
+            // Past the last frame the file holds only zeros (recovery checked, or truncated a torn tail).
+            let file = SegmentFile(
+                path: path, handle: handle, stats: SegmentStats(firstLSN: stats.firstLSN), zeroedEnd: isLast ? try handle.size() : nil)
             for (frame, offset) in sparse[path] ?? [] { file.noteIndexEntry(lsn: frame.firstLSN, offset: offset) }
             file.stats = stats
+            file.zeroedEnd = max(file.zeroedEnd, stats.bytes)
             files.append(file)
         }
         self.segments = files
@@ -129,8 +132,11 @@ public final class Log: @unchecked Sendable {
     func createSegment(firstLSN: UInt64) throws -> SegmentFile {
         let path = joinPath(directory, SegmentHeader.fileName(firstLSN: firstLSN))
         let handle = try fileSystem.open(path, .createNew)
+        let headerBytes = Int64(SegmentHeader.Format.size)
+        var zeroedEnd = headerBytes
         do {
             try handle.writeAll(SegmentHeader(firstLSN: firstLSN).encoded(), at: 0)
+            zeroedEnd = writeZeros(handle, from: headerBytes, to: preallocationTarget(after: headerBytes))
             try handle.sync()
             try fileSystem.syncDirectory(directory)
         } catch {
@@ -138,8 +144,29 @@ public final class Log: @unchecked Sendable {
             try? fileSystem.removeFile(path)
             throw error
         }
-        return SegmentFile(path: path, handle: handle, stats: SegmentStats(firstLSN: firstLSN))
+        return SegmentFile(path: path, handle: handle, stats: SegmentStats(firstLSN: firstLSN), zeroedEnd: zeroedEnd)
     }
+
+    /// Where preallocation ahead of `end` stops: `preallocationBytes` on, never past the roll size.
+    func preallocationTarget(after end: Int64) -> Int64 {
+        max(end, min(end + Int64(options.preallocationBytes), Int64(options.segmentBytes)))
+    }
+
+    /// Writes zeros over [start, end) and returns how far they reached: `end`, or less if a write
+    /// failed (preallocation only saves work; the frames' own writes report errors).
+    func writeZeros(_ handle: any FileHandle, from start: Int64, to end: Int64) -> Int64 {
+        var offset = start
+        Log.zeroBuffer.withUnsafeBytes { zeros in
+            while offset < end {
+                let count = Int(min(Int64(zeros.count), end - offset))
+                guard (try? handle.writeAll(UnsafeRawBufferPointer(rebasing: zeros[..<count]), at: offset)) != nil else { return }
+                offset += Int64(count)
+            }
+        }
+        return offset
+    }
+
+    static let zeroBuffer = [UInt8](repeating: 0, count: LogLimits.zeroBufferBytes)
 
     /// Appends one record and returns once it is durable (or written, with `.noSyncUnsafeForTests`).
     ///
@@ -156,8 +183,9 @@ public final class Log: @unchecked Sendable {
     }
 
     /// Queues one record and returns at once, or throws if it cannot be queued (too large, log
-    /// closed or stopped). `completion` then runs exactly once, on the completion thread, when the
-    /// record is durable or has failed; it must not block. Records get LSNs in the order
+    /// closed or stopped). `completion` then runs exactly once, when the record is durable or has
+    /// failed, on the completion thread (or on the writer thread, when it has nothing else to
+    /// write); completions run one at a time, in LSN order, and must not block. Records get LSNs in the order
     /// `enqueue` calls return, which lets a caller keep its own state in log order.
     public func enqueue(_ record: [UInt8], completion: @escaping @Sendable (Result<LogPosition, any Error>) -> Void) throws {
         guard record.count <= LogLimits.maxRecordBytes else {

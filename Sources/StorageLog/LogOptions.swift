@@ -28,6 +28,12 @@ public enum LogLimits {
     public static let maxGroupsAwaitingCompletion = 4
     /// Sequential reads (recovery, scans) read this much per call.
     public static let readAheadBytes = 1 << 20
+    /// The writer keeps up to this many zero bytes written ahead of the active segment's last
+    /// frame (never past the roll size), so a group's `fdatasync` overwrites allocated blocks of a
+    /// file whose size does not change and need not write the inode: on ext4 this halves its cost.
+    public static let defaultPreallocationBytes = 4 << 20
+    /// Zeros are written from a buffer of this many bytes, reused.
+    static let zeroBufferBytes = 256 << 10
 }
 
 public struct LogOptions: Sendable {
@@ -43,6 +49,9 @@ public struct LogOptions: Sendable {
     /// carrying on. A caller that validated queued records against earlier ones (the store's
     /// compare-and-set) needs every later record to fail too.
     public var stopOnWriteError: Bool = false
+    /// Zero bytes kept written ahead of the last frame (`LogLimits.defaultPreallocationBytes`); 0 turns
+    /// preallocation off. A closed log is truncated to its seal frame.
+    public var preallocationBytes: Int = LogLimits.defaultPreallocationBytes
 
     public init(
         durability: Durability = .fsync, segmentBytes: Int = LogLimits.defaultSegmentBytes, compression: Bool = true,

@@ -34,13 +34,17 @@ final class SegmentFile: @unchecked Sendable {
     let path: String
     let handle: any FileHandle
     var stats: SegmentStats
+    /// The file's length as far as the log knows: bytes in [`stats.bytes`, `zeroedEnd`) are zeros
+    /// (preallocated, or a tail recovery found zero). Touched by the writer thread only, once open.
+    var zeroedEnd: Int64
     /// (first LSN of a frame, its offset), one entry per `sparseIndexIntervalBytes` of file.
     private(set) var sparseIndex: [(lsn: UInt64, offset: Int64)] = []
 
-    init(path: String, handle: any FileHandle, stats: SegmentStats) {
+    init(path: String, handle: any FileHandle, stats: SegmentStats, zeroedEnd: Int64? = nil) {
         self.path = path
         self.handle = handle
         self.stats = stats
+        self.zeroedEnd = max(zeroedEnd ?? stats.bytes, stats.bytes)
     }
 
     var firstLSN: UInt64 { stats.firstLSN }

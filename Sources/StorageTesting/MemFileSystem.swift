@@ -6,17 +6,51 @@ import Synchronization
 /// - A file's bytes become durable at `dataSync()`/`sync()` of a handle to it.
 /// - A directory entry (create, rename, remove) becomes durable at `syncDirectory` of its directory.
 /// - `crashClone()` returns a new file system holding only durable state, as after a power loss;
-///   `.tornUnsynced` keeps a random prefix of each file's unsynced appended bytes as well, with
-///   some of them scrambled, as a torn write leaves them.
+///   `.tornUnsynced` keeps a random prefix of each unsynced write as well (appended or over
+///   existing bytes, such as a log's preallocated zeros), with some of them scrambled, as a torn
+///   write leaves them.
+///
+/// Each file keeps its durable bytes apart from its current ones and the ranges written since the
+/// last sync, so a write costs its own size and a sync the bytes written since the last one.
 /// Directories themselves are always durable.
 public final class MemFileSystem: FileSystem, @unchecked Sendable {
     final class Node: @unchecked Sendable {
         var current: [UInt8] = []
         var durable: [UInt8] = []
+        /// Ranges of `current` written since the last sync, in write order, adjacent ones merged.
+        var unsynced: [Range<Int>] = []
         init() {}
         init(current: [UInt8], durable: [UInt8]) {
             self.current = current
             self.durable = durable
+        }
+
+        func noteWrite(_ range: Range<Int>) {
+            if let last = unsynced.last, last.upperBound == range.lowerBound {
+                unsynced[unsynced.count - 1] = last.lowerBound..<range.upperBound
+            } else {
+                unsynced.append(range)
+            }
+        }
+
+        /// Makes `durable` equal `current`, copying only what changed since the last sync.
+        func sync() {
+            if durable.count > current.count {
+                durable.removeLast(durable.count - current.count)
+            } else if durable.count < current.count {
+                durable.append(contentsOf: repeatElement(0, count: current.count - durable.count))
+            }
+            durable.withUnsafeMutableBufferPointer { target in
+                current.withUnsafeBufferPointer { source in
+                    for range in unsynced {
+                        let clipped = range.clamped(to: 0..<source.count)
+                        guard !clipped.isEmpty else { continue }
+                        UnsafeMutableBufferPointer(rebasing: target[clipped]).update(fromContentsOf: source[clipped])
+                    }
+                }
+            }
+            unsynced.removeAll()
+            // Bytes zero-filled by a write past the end or an extending truncate are zero in both.
         }
     }
 
@@ -49,18 +83,22 @@ public final class MemFileSystem: FileSystem, @unchecked Sendable {
                 target.directories = state.directories
                 for (path, node) in state.durableEntries.sorted(by: { $0.key < $1.key }) {
                     var bytes = node.durable
-                    if case .tornUnsynced = mode, node.current.count > bytes.count,
-                        Array(node.current.prefix(bytes.count)) == bytes
-                    {
-                        let extra = node.current.count - bytes.count
-                        let keep = Int(random.next() % UInt64(extra + 1))
-                        var tail = Array(node.current[bytes.count..<(bytes.count + keep)])
-                        if !tail.isEmpty && random.next() % 2 == 0 {
-                            for _ in 0..<(1 + Int(random.next() % 4)) {
-                                tail[Int(random.next() % UInt64(tail.count))] = UInt8(truncatingIfNeeded: random.next())
+                    if case .tornUnsynced = mode {
+                        // Each unsynced write reached the disk in part: a random prefix, maybe scrambled.
+                        for range in node.unsynced {
+                            let clipped = range.clamped(to: 0..<node.current.count)
+                            let keep = Int(random.next() % UInt64(clipped.count + 1))
+                            guard keep > 0 else { continue }
+                            var part = Array(node.current[clipped.lowerBound..<(clipped.lowerBound + keep)])
+                            if random.next() % 2 == 0 {
+                                for _ in 0..<(1 + Int(random.next() % 4)) {
+                                    part[Int(random.next() % UInt64(part.count))] = UInt8(truncatingIfNeeded: random.next())
+                                }
                             }
+                            let end = clipped.lowerBound + keep
+                            if bytes.count < end { bytes.append(contentsOf: repeatElement(0, count: end - bytes.count)) }
+                            bytes.replaceSubrange(clipped.lowerBound..<end, with: part)
                         }
-                        bytes += tail
                     }
                     let copy = Node(current: bytes, durable: bytes)
                     target.entries[path] = copy
@@ -84,6 +122,7 @@ public final class MemFileSystem: FileSystem, @unchecked Sendable {
             let node = state.entries[path] ?? Node()
             node.current = bytes
             node.durable = bytes
+            node.unsynced = []
             state.entries[path] = node
             state.durableEntries[path] = node
         }
@@ -252,13 +291,14 @@ final class MemFileHandle: FileHandle, @unchecked Sendable {
             node.current.withUnsafeMutableBytes { dst in
                 UnsafeMutableRawBufferPointer(rebasing: dst[start..<(start + bytes.count)]).copyMemory(from: bytes)
             }
+            node.noteWrite(start..<(start + bytes.count))
         }
         return bytes.count
     }
 
     func dataSync() throws {
         try checkOpen()
-        fileSystem.state.withLock { _ in node.durable = node.current }
+        fileSystem.state.withLock { _ in node.sync() }
     }
 
     func sync() throws { try dataSync() }

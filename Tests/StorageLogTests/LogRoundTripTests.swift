@@ -2,6 +2,7 @@ import StorageCodec
 import StorageIO
 import StorageLog
 import StorageTesting
+import Synchronization
 import Testing
 
 @Suite("Log round trips")
@@ -120,6 +121,76 @@ struct LogRoundTripTests {
         #expect(reopened.recovery.corruption.isEmpty)
         #expect(try reopened.read(101) == [7])
         await reopened.close()
+    }
+
+    /// Completions run exactly once each, one at a time and in LSN order, whether the writer thread
+    /// runs them (nothing else to write) or hands them to the completion thread (a queue behind it):
+    /// bursts of queued appends alternate with single appends on an idle log.
+    @Test func completionsRunOnceInLSNOrder() async throws {
+        // Small groups, so a burst is many groups: the first ones queue, the last runs on the writer.
+        let log = try Log.open(directory: testDirectory, fileSystem: MemFileSystem(), options: LogOptions(maxBatchBytes: 64))
+        let seen = Mutex<[UInt64]>([])
+        let running = Mutex<(now: Int, overlapped: Bool)>((0, false))
+        for round in 0..<40 {
+            let burst = round % 2 == 0 ? 1 : 50
+            await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
+                let remaining = Mutex(burst)
+                for i in 0..<burst {
+                    try! log.enqueue([UInt8(truncatingIfNeeded: i)]) { result in
+                        running.withLock { state in
+                            state.now += 1
+                            if state.now > 1 { state.overlapped = true }
+                        }
+                        seen.withLock { $0.append(try! result.get().lsn) }
+                        running.withLock { $0.now -= 1 }
+                        if remaining.withLock({ $0 -= 1; return $0 }) == 0 { done.resume() }
+                    }
+                }
+            }
+        }
+        let order = seen.withLock { $0 }
+        #expect(order == Array(1...UInt64(order.count)))
+        #expect(order.count == 20 * 1 + 20 * 50)
+        let overlapped = running.withLock { $0.overlapped }
+        #expect(!overlapped)
+        await log.close()
+    }
+
+    /// The writer keeps zeros written ahead of the active segment's last frame (so a group's
+    /// fdatasync does not change the file's size); a crash keeps them, reopen appends over them,
+    /// and a clean close truncates them away.
+    @Test func activeSegmentIsPreallocatedAndCloseTrimsIt() async throws {
+        let fs = MemFileSystem()
+        var options = LogOptions(segmentBytes: 1 << 20)
+        options.preallocationBytes = 64 << 10
+        let log = try Log.open(directory: testDirectory, fileSystem: fs, options: options)
+        let first = [UInt8](repeating: 7, count: 100)
+        _ = try await log.append(first)
+        let path = joinPath(testDirectory, segmentFiles(fs)[0])
+        let dataEnd = Int(log.stats().segments[0].bytes)
+        let file = try #require(fs.contents(of: path))
+        #expect(file.count >= dataEnd + (32 << 10), "\(file.count) bytes on disk for \(dataEnd) of frames")
+        #expect(file[dataEnd...].allSatisfy { $0 == 0 })
+
+        let crashed = fs.crashClone()
+        await log.close()
+        let reopened = try Log.open(directory: testDirectory, fileSystem: crashed, options: options)
+        #expect(reopened.recovery.findings.isEmpty, "\(reopened.recovery.findings)")
+        _ = try await reopened.append([1, 2, 3])
+        #expect(try scanAll(reopened).map(\.1) == [first, [1, 2, 3]])
+        let end = Int(reopened.stats().segments[0].bytes)
+        await reopened.close()
+        let sealed = try #require(crashed.contents(of: path))
+        #expect(sealed.count > end && sealed.count - end <= 64, "a sealed segment keeps \(sealed.count) bytes for \(end)")
+        #expect(try #require(fs.contents(of: path)).count <= dataEnd + 64)
+
+        // Preallocation stops at the roll size.
+        var small = LogOptions(segmentBytes: 8 << 10)
+        small.preallocationBytes = 64 << 10
+        let rolling = try Log.open(directory: "/data/small", fileSystem: fs, options: small)
+        _ = try await rolling.append([9])
+        #expect(try #require(fs.contents(of: joinPath("/data/small", segmentFiles(fs, "/data/small")[0]))).count == 8 << 10)
+        await rolling.close()
     }
 
     @Test func statsReportCompression() async throws {
