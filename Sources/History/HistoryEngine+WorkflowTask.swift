@@ -60,33 +60,22 @@ extension HistoryEngine {
         let started: MutableState?
         do {
             started = try await update(key) { (tx: inout WorkflowTransaction) throws(HistoryError) -> MutableState? in
-                guard tx.ms.isRunning, var wft = tx.ms.workflowTask, wft.scheduledEventID == scheduledEventID, !wft.isStarted else {
+                guard tx.ms.isRunning, let wft = tx.ms.workflowTask, wft.scheduledEventID == scheduledEventID, !wft.isStarted else {
                     return nil
                 }
-                let requestID = UUID().uuidString.lowercased()
-                let historySize = tx.ms.historySizeBytes
-                wft.startedEventID = tx.addEvent(.workflowTaskStarted) {
-                    $0.workflowTaskStartedEventAttributes.scheduledEventID = scheduledEventID
-                    $0.workflowTaskStartedEventAttributes.identity = identity
-                    $0.workflowTaskStartedEventAttributes.requestID = requestID
-                    $0.workflowTaskStartedEventAttributes.historySizeBytes = historySize
-                }
-                wft.startedTime = tx.now
-                wft.identity = identity
-                wft.startRequestID = requestID
-                tx.complete(.transfer, wft.transferTask)
-                wft.transferTask = nil
-                tx.complete(.timer, wft.scheduleToStartTask)
-                wft.scheduleToStartTask = nil
-                wft.timeoutTask = tx.addTimerTask(
-                    .workflowTaskTimeout(scheduledEventID: scheduledEventID, attempt: wft.attempt), at: tx.now + wft.startToCloseNanos)
-                tx.ms.workflowTask = wft
+                tx.startWorkflowTask(identity: identity)
                 return tx.ms
             }
         } catch .notFound {
             return nil
         }
         guard let startedState = started, let wft = startedState.workflowTask else { return nil }
+        return try await workflowTaskResponse(key, wft)
+    }
+
+    /// What a poller gets for a workflow task that has just been started: the run's committed
+    /// state and the history it needs (all of it, or for a sticky worker what is new).
+    func workflowTaskResponse(_ key: WorkflowKey, _ wft: WorkflowTaskInfo) async throws(HistoryError) -> PollWorkflowTaskResponse {
         // The committed state (its last txn id covers the node holding WorkflowTaskStarted).
         let ms = try await load(key, shard: shard(for: key))
         var response = PollWorkflowTaskResponse()
@@ -120,7 +109,7 @@ extension HistoryEngine {
             throw .invalidArgument("a completion carries \(request.commands.count) commands; at most \(HistoryEngine.maxCommandsPerCompletion) are accepted")
         }
         let outcome = try await update(token.key) {
-            (tx: inout WorkflowTransaction) throws(HistoryError) -> Outcome<(next: Int64?, eager: [PollActivityTaskResponse])> in
+            (tx: inout WorkflowTransaction) throws(HistoryError) -> Outcome<(next: WorkflowTaskInfo?, eager: [PollActivityTaskResponse])> in
             let wft = try self.startedWorkflowTask(tx.ms, token)
             let messages = Dictionary(request.messages.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
             if let rejection = self.validate(request.commands, tx.ms, messageIDs: Set(messages.keys)) {
@@ -161,7 +150,12 @@ extension HistoryEngine {
             if tx.ms.isRunning {
                 tx.flushBufferedEvents()
                 let updatesWaiting = !self.updates.admitted(tx.key).isEmpty
-                if hadBuffered || request.forceCreateNewWorkflowTask || updatesWaiting { tx.scheduleWorkflowTask() }
+                if hadBuffered || request.forceCreateNewWorkflowTask || updatesWaiting {
+                    tx.scheduleWorkflowTask()
+                    // Asked for inline: started in this same transaction, as Temporal does, and
+                    // returned in the response (no offer to matching, no second commit).
+                    if request.returnNewWorkflowTask { tx.startWorkflowTask(identity: request.identity) }
+                }
             } else {
                 tx.ms.bufferedEvents = []
             }
@@ -170,17 +164,14 @@ extension HistoryEngine {
             let eager = tx.eagerActivities.compactMap { id in
                 tx.ms.activities[id].map { self.activityTask($0, of: tx.ms, namespaceName: tx.ms.namespaceName) }
             }
-            return .ok((tx.ms.workflowTask?.scheduledEventID, eager))
+            return .ok((tx.ms.workflowTask.flatMap { $0.isStarted ? $0 : nil }, eager))
         }
         var response = Temporal_Api_Workflowservice_V1_RespondWorkflowTaskCompletedResponse()
         let (next, eager) = try outcome.get()
         response.activityTasks = eager
-        // The next workflow task, started here and returned inline, saves the worker a poll. Its
-        // offer to matching stays; whichever start comes second finds it started and skips it.
-        if let next, request.returnNewWorkflowTask,
-            let task = try await startWorkflowTask(token.key, scheduledEventID: next, identity: request.identity)
-        {
-            response.workflowTask = task
+        // The next workflow task, started by the completion's own commit, saves the worker a poll.
+        if let next, request.returnNewWorkflowTask {
+            response.workflowTask = try await workflowTaskResponse(token.key, next)
         }
         return response
     }

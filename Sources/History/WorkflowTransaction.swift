@@ -1,3 +1,4 @@
+import Foundation
 import Persistence
 import SwiftProtobuf
 import TemporalAPI
@@ -203,7 +204,49 @@ struct WorkflowTransaction {
 
     mutating func complete(_ category: HistoryTaskCategory, _ ref: TaskRef?) {
         guard let ref else { return }
+        // A task this transaction created is simply not created (its row is never written).
+        if let index = newTasks.firstIndex(where: { $0.category == category && $0.taskKey == ref.key }) {
+            newTasks.remove(at: index)
+            effects.removeAll { effect in
+                switch effect {
+                case .timer(let row): return row.category == category && row.taskKey == ref.key
+                case .transfer(let transfer, _): return category == .transfer && transfer.key == ref.key
+                case .dispatchWorkflowTask, .dispatchActivityTask: return false
+                }
+            }
+            return
+        }
         completedTasks.append((category, ref.key))
+    }
+
+    /// Starts the scheduled, unstarted workflow task for `identity`: WorkflowTaskStarted, its
+    /// start-to-close timeout, and the end of its dispatch (transfer task, sticky schedule-to-start
+    /// timer, and the offer to matching when this transaction made it).
+    mutating func startWorkflowTask(identity: String) {
+        guard var wft = ms.workflowTask, !wft.isStarted else { return }
+        let scheduledEventID = wft.scheduledEventID
+        let requestID = UUID().uuidString.lowercased()
+        let historySize = ms.historySizeBytes
+        wft.startedEventID = addEvent(.workflowTaskStarted) {
+            $0.workflowTaskStartedEventAttributes.scheduledEventID = scheduledEventID
+            $0.workflowTaskStartedEventAttributes.identity = identity
+            $0.workflowTaskStartedEventAttributes.requestID = requestID
+            $0.workflowTaskStartedEventAttributes.historySizeBytes = historySize
+        }
+        wft.startedTime = now
+        wft.identity = identity
+        wft.startRequestID = requestID
+        complete(.transfer, wft.transferTask)
+        wft.transferTask = nil
+        complete(.timer, wft.scheduleToStartTask)
+        wft.scheduleToStartTask = nil
+        effects.removeAll { effect in
+            if case .dispatchWorkflowTask(_, let id) = effect { return id == scheduledEventID }
+            return false
+        }
+        wft.timeoutTask = addTimerTask(
+            .workflowTaskTimeout(scheduledEventID: scheduledEventID, attempt: wft.attempt), at: now + wft.startToCloseNanos)
+        ms.workflowTask = wft
     }
 
     /// Closes the run with `status`; `eventID` is its close event.

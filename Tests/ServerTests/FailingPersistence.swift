@@ -2,8 +2,9 @@ import Persistence
 import Synchronization
 
 /// A persistence that forwards to another and fails chosen operations a given number of times,
-/// for tests of what the history service does when the database fails (retries, backoff).
-/// One forwarding method per requirement of `Persistence`, each checking for an injected failure.
+/// for tests of what the history service does when the database fails (retries, backoff), and
+/// counts the calls of each operation. One forwarding method per requirement of `Persistence`,
+/// each checking for an injected failure.
 final class FailingPersistence: Persistence {
     struct InjectedFailure: Error, CustomStringConvertible {
         let operation: String
@@ -12,6 +13,7 @@ final class FailingPersistence: Persistence {
 
     let base: any Persistence
     private let failures = Mutex<[String: Int]>([:])
+    private let counts = Mutex<[String: Int]>([:])
 
     init(_ base: any Persistence) {
         self.base = base
@@ -25,7 +27,11 @@ final class FailingPersistence: Persistence {
     /// How many injected failures of `operation` are still to come.
     func remaining(_ operation: String) -> Int { failures.withLock { $0[operation] ?? 0 } }
 
+    /// How many times `operation` has been called (failed calls included).
+    func calls(_ operation: String) -> Int { counts.withLock { $0[operation] ?? 0 } }
+
     private func check(_ operation: String) throws {
+        counts.withLock { $0[operation, default: 0] += 1 }
         let fail = failures.withLock { f -> Bool in
             guard let n = f[operation], n > 0 else { return false }
             f[operation] = n - 1

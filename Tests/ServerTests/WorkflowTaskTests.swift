@@ -25,6 +25,49 @@ import Testing
         await h.engine.shutdown()
     }
 
+    /// A completion that asks for its next workflow task (`return_new_workflow_task`, as the SDKs
+    /// do) gets it started in the completion's own commit, as Temporal does: one write, the task
+    /// in the response, no transfer row and no offer to matching for it.
+    @Test func theNextWorkflowTaskIsStartedInTheCompletionsCommit() async throws {
+        for inline in [true, false] {
+            let persistence = FailingPersistence(InMemoryPersistence())
+            let h = try await EngineHarness.start(persistence)
+            let key = try await h.start("wf-inline-\(inline)")
+            let first = try await h.pollWorkflowTask()
+            try await h.engine.signal(key, name: "go", input: nil, header: nil, identity: "test", requestID: "")
+            var request = Temporal_Api_Workflowservice_V1_RespondWorkflowTaskCompletedRequest()
+            request.taskToken = first.taskToken
+            request.identity = "test-worker"
+            request.returnNewWorkflowTask = inline
+            let updatesBefore = persistence.calls("updateWorkflowExecution")
+            let response = try await h.engine.completeWorkflowTask(try TaskToken.decode(Array(first.taskToken)), request)
+            let next: PollWorkflowTaskResponse
+            if inline {
+                #expect(persistence.calls("updateWorkflowExecution") - updatesBefore == 1, "one commit for complete + schedule + start")
+                #expect(response.hasWorkflowTask)
+                next = response.workflowTask
+                #expect(try await h.pollWorkflowTask(timeout: .milliseconds(300)).taskToken.isEmpty, "nothing offered to pollers")
+            } else {
+                #expect(!response.hasWorkflowTask)
+                next = try await h.pollWorkflowTask()
+            }
+            #expect(next.startedEventID == 7)
+            #expect(next.history.events.map(\.eventType) == [
+                .workflowExecutionStarted, .workflowTaskScheduled, .workflowTaskStarted, .workflowTaskCompleted,
+                .workflowExecutionSignaled, .workflowTaskScheduled, .workflowTaskStarted,
+            ])
+            for shard in Int32(0)...2 {
+                let transfer = try await persistence.getHistoryTasks(
+                    shardID: shard, category: .transfer, min: HistoryTaskKey(fireTime: 0, taskID: 0),
+                    max: HistoryTaskKey(fireTime: .max, taskID: .max), pageSize: 100, pageToken: nil)
+                #expect(transfer.items.isEmpty, "no transfer rows left: \(transfer.items)")
+            }
+            try await h.complete(next, [Commands.complete()])
+            #expect(try await h.engine.describe(key).workflowStatus == .completed)
+            await h.engine.shutdown()
+        }
+    }
+
     /// A full backlog refuses tasks; they wait in their rows and reach pollers once the queue
     /// drains, without a restart. Workflow tasks, then the activity tasks they schedule.
     @Test func tasksRefusedByAFullBacklogAreOfferedAgainOnceItDrains() async throws {
