@@ -19,6 +19,9 @@ public final class MemFileSystem: FileSystem, @unchecked Sendable {
         var durable: [UInt8] = []
         /// Ranges of `current` written since the last sync, in write order, adjacent ones merged.
         var unsynced: [Range<Int>] = []
+        /// The shortest `current` has been since the last sync (a truncate): bytes past it that no
+        /// write covers are zeros now, whatever `durable` held there.
+        var shortestSinceSync: Int?
         init() {}
         init(current: [UInt8], durable: [UInt8]) {
             self.current = current
@@ -35,6 +38,8 @@ public final class MemFileSystem: FileSystem, @unchecked Sendable {
 
         /// Makes `durable` equal `current`, copying only what changed since the last sync.
         func sync() {
+            if let shortest = shortestSinceSync, durable.count > shortest { durable.removeLast(durable.count - shortest) }
+            shortestSinceSync = nil
             if durable.count > current.count {
                 durable.removeLast(durable.count - current.count)
             } else if durable.count < current.count {
@@ -51,6 +56,10 @@ public final class MemFileSystem: FileSystem, @unchecked Sendable {
             }
             unsynced.removeAll()
             // Bytes zero-filled by a write past the end or an extending truncate are zero in both.
+        }
+
+        func noteTruncate(to size: Int) {
+            shortestSinceSync = min(shortestSinceSync ?? current.count, size)
         }
     }
 
@@ -70,7 +79,7 @@ public final class MemFileSystem: FileSystem, @unchecked Sendable {
     public enum CrashMode: Sendable {
         /// Keep only synced bytes and synced directory entries.
         case syncedOnly
-        /// Also keep a random prefix of each file's unsynced tail, scrambling up to a few bytes of it.
+        /// Also keep a random prefix of each unsynced write (appended or over existing bytes), scrambling up to a few bytes of it.
         case tornUnsynced(seed: UInt64)
     }
 
@@ -123,6 +132,7 @@ public final class MemFileSystem: FileSystem, @unchecked Sendable {
             node.current = bytes
             node.durable = bytes
             node.unsynced = []
+            node.shortestSinceSync = nil
             state.entries[path] = node
             state.durableEntries[path] = node
         }
@@ -307,6 +317,7 @@ final class MemFileHandle: FileHandle, @unchecked Sendable {
         try checkOpen()
         fileSystem.state.withLock { _ in
             let n = Int(size)
+            node.noteTruncate(to: n)
             if node.current.count > n { node.current.removeLast(node.current.count - n) }
             else { node.current.append(contentsOf: repeatElement(0, count: n - node.current.count)) }
         }
