@@ -169,8 +169,9 @@ extension HistoryEngine {
         var response = Temporal_Api_Workflowservice_V1_RespondWorkflowTaskCompletedResponse()
         let (next, eager) = try outcome.get()
         response.activityTasks = eager
-        // The next workflow task, started by the completion's own commit, saves the worker a poll.
-        if let next, request.returnNewWorkflowTask {
+        // The next workflow task, started by the completion's own commit (only when the worker
+        // asked for it), saves the worker a poll.
+        if let next {
             response.workflowTask = try await workflowTaskResponse(token.key, next)
         }
         return response

@@ -111,11 +111,8 @@ public final class Log: @unchecked Sendable {
             let isLast = index == report.segments.count - 1
             let handle = try fileSystem.open(path, isLast ? .readWrite : .readOnly)
             // Past the last frame the file holds only zeros (recovery checked, or truncated a torn tail).
-            let file = SegmentFile(
-                path: path, handle: handle, stats: SegmentStats(firstLSN: stats.firstLSN), zeroedEnd: isLast ? try handle.size() : nil)
+            let file = SegmentFile(path: path, handle: handle, stats: stats, zeroedEnd: isLast ? try handle.size() : nil)
             for (frame, offset) in sparse[path] ?? [] { file.noteIndexEntry(lsn: frame.firstLSN, offset: offset) }
-            file.stats = stats
-            file.zeroedEnd = max(file.zeroedEnd, stats.bytes)
             files.append(file)
         }
         self.segments = files
