@@ -90,6 +90,20 @@ extension HistoryEngine {
         return (events, nil)
     }
 
+    /// The closed run's close event. It is in the run's last node, which for a run closed by a
+    /// workflow task's completion begins right after that task's WorkflowTaskStarted: the nodes
+    /// from there are read first, and the whole history only when the close event is not among
+    /// them (a run closed otherwise, say terminated before any task completed).
+    func closeEvent(_ ms: MutableState) async throws(HistoryError) -> [HistoryEvent] {
+        let close = ms.closeEventID
+        let lastNode = ms.lastCompletedWorkflowTaskStartedEventID + 1
+        if lastNode > 1 && lastNode <= close {
+            let (events, _) = try await readHistory(ms, from: close, through: close, pageEvents: 1, firstNode: lastNode)
+            if events.first?.eventID == close { return events }
+        }
+        return try await readHistory(ms, from: close, through: close, pageEvents: 1, firstNode: 1).0
+    }
+
     /// GetWorkflowExecutionHistory, with paging, the close-event filter and long polls.
     public func history(_ request: HistoryRequest) async throws(HistoryError) -> Temporal_Api_Workflowservice_V1_GetWorkflowExecutionHistoryResponse {
         let shard = shard(for: request.key)
@@ -108,8 +122,7 @@ extension HistoryEngine {
             }
             if ready {
                 if request.closeEventOnly {
-                    let (events, _) = try await readHistory(ms, from: ms.closeEventID, through: ms.closeEventID, pageEvents: 1)
-                    response.history.events = events
+                    response.history.events = try await closeEvent(ms)
                     return response
                 }
                 let pageEvents = request.maximumPageSize > 0 ? min(request.maximumPageSize, configuration.historyPageEvents) : configuration.historyPageEvents

@@ -167,6 +167,37 @@ import Testing
         if let store = persistence as? StorePersistence { await store.close() }
     }
 
+    /// The close event is read from the run's last node alone (one history read, not a second
+    /// one over the whole history), and found by the full read when no task ever completed.
+    @Test func theCloseEventIsReadFromTheLastNode() async throws {
+        let persistence = FailingPersistence(try StorePersistence.open(directory: "/data/close", fileSystem: MemFileSystem()))
+        let h = try await EngineHarness.start(persistence)
+        func closeEvent(_ key: WorkflowKey) async throws -> (Temporal_Api_History_V1_HistoryEvent?, reads: Int) {
+            let before = persistence.calls("readHistoryBranch")
+            let close = try await h.engine.history(
+                HistoryRequest(key: key, pageToken: [], waitNewEvent: false, closeEventOnly: true, maximumPageSize: 0, timeout: .seconds(1)))
+            #expect(close.history.events.count == 1)
+            return (close.history.events.first, persistence.calls("readHistoryBranch") - before)
+        }
+        let key = try await h.start("wf-close")
+        try await h.complete(try await h.pollWorkflowTask(), [Commands.startTimer("t", seconds: 3600)])
+        try await h.engine.signal(key, name: "go", input: nil, header: nil, identity: "me", requestID: "")
+        try await h.complete(try await h.pollWorkflowTask(), [Commands.complete()])
+        let all = try await h.events(key)
+        let (completed, reads) = try await closeEvent(key)
+        #expect(completed?.eventType == .workflowExecutionCompleted)
+        #expect(completed?.eventID == all.last?.eventID)
+        #expect(reads == 1)
+
+        let terminated = try await h.start("wf-close-terminated")
+        try await h.engine.terminate(terminated, reason: "test", details: nil, identity: "me")
+        let (event, _) = try await closeEvent(terminated)
+        #expect(event?.eventType == .workflowExecutionTerminated)
+        #expect(event?.eventID == (try await h.events(terminated)).last?.eventID)
+        await h.engine.shutdown()
+        await (persistence.base as? StorePersistence)?.close()
+    }
+
     @Test func sameRequestIDReturnsTheSameRunAndOtherwiseAlreadyStarted() async throws {
         let h = try await EngineHarness.start(InMemoryPersistence())
         let key = try await h.start("wf-dup", requestID: "r1")
