@@ -90,10 +90,10 @@ extension HistoryEngine {
         return (events, nil)
     }
 
-    /// The closed run's close event. It is in the run's last node, which for a run closed by a
-    /// workflow task's completion begins right after that task's WorkflowTaskStarted: the nodes
-    /// from there are read first, and the whole history only when the close event is not among
-    /// them (a run closed otherwise, say terminated before any task completed).
+    /// The closed run's close event. Every node written after the last completed workflow task's
+    /// completion begins after that task's WorkflowTaskStarted, so the nodes from there are read
+    /// first; the whole history only when the close event is not among them (a run closed before
+    /// any of its workflow tasks completed, say terminated).
     func closeEvent(_ ms: MutableState) async throws(HistoryError) -> [HistoryEvent] {
         let close = ms.closeEventID
         let lastNode = ms.lastCompletedWorkflowTaskStartedEventID + 1
