@@ -45,14 +45,19 @@ public struct HistoryRequest: Sendable {
 
 extension HistoryEngine {
     /// Events `from...through` of the run, at most `pageEvents` (whole batches, so a page may end
-    /// a little past it... never past `through`), and the token for the rest.
-    func readHistory(_ ms: MutableState, from: Int64, through: Int64, pageEvents: Int) async throws(HistoryError) -> ([HistoryEvent], HistoryPageToken?) {
-        // Nodes are found by the id of their first event, so a read can start at `from` only if a
-        // node begins there. It usually does (a sticky task reads from the event after the last
-        // task's WorkflowTaskStarted, which ends its node); when it does not, the first event
-        // read is not `from`, and the read starts over from the first node.
-        if from > 1 {
-            let (events, token) = try await readHistory(ms, from: from, through: through, pageEvents: pageEvents, firstNode: from)
+    /// a little past it... never past `through`), and the token for the rest. `nodeHint` is an
+    /// event id no later than `from` where a node is expected to begin (default `from`).
+    func readHistory(
+        _ ms: MutableState, from: Int64, through: Int64, pageEvents: Int, nodeHint: Int64? = nil
+    ) async throws(HistoryError) -> ([HistoryEvent], HistoryPageToken?) {
+        // Nodes are found by the id of their first event, so a read can start at the hint only if
+        // a node begins at or before `from` and at or after the hint. It usually does (a sticky
+        // task reads from the event after the last task's WorkflowTaskStarted, which ends its
+        // node); when it does not, the first event read is not `from`, and the read starts over
+        // from the first node.
+        let hint = nodeHint ?? from
+        if hint > 1 && hint <= from {
+            let (events, token) = try await readHistory(ms, from: from, through: through, pageEvents: pageEvents, firstNode: hint)
             if events.first?.eventID == from { return (events, token) }
         }
         return try await readHistory(ms, from: from, through: through, pageEvents: pageEvents, firstNode: 1)
@@ -91,17 +96,13 @@ extension HistoryEngine {
     }
 
     /// The closed run's close event. Every node written after the last completed workflow task's
-    /// completion begins after that task's WorkflowTaskStarted, so the nodes from there are read
-    /// first; the whole history only when the close event is not among them (a run closed before
-    /// any of its workflow tasks completed, say terminated).
+    /// completion begins after that task's WorkflowTaskStarted, so the read starts there; it
+    /// falls back to the whole history for a run closed before any of its workflow tasks
+    /// completed (terminated, say).
     func closeEvent(_ ms: MutableState) async throws(HistoryError) -> [HistoryEvent] {
-        let close = ms.closeEventID
-        let lastNode = ms.lastCompletedWorkflowTaskStartedEventID + 1
-        if lastNode > 1 && lastNode <= close {
-            let (events, _) = try await readHistory(ms, from: close, through: close, pageEvents: 1, firstNode: lastNode)
-            if events.first?.eventID == close { return events }
-        }
-        return try await readHistory(ms, from: close, through: close, pageEvents: 1, firstNode: 1).0
+        try await readHistory(
+            ms, from: ms.closeEventID, through: ms.closeEventID, pageEvents: 1, nodeHint: ms.lastCompletedWorkflowTaskStartedEventID + 1
+        ).0
     }
 
     /// GetWorkflowExecutionHistory, with paging, the close-event filter and long polls.
