@@ -40,6 +40,9 @@ let package = Package(
         .library(name: "StorageEngine", targets: ["StorageEngine"]),
         .library(name: "StorageTesting", targets: ["StorageTesting"]),
         .library(name: "Persistence", targets: ["Persistence"]),
+        // For Benchmarks/ (EngineProfile drives the history engine in process).
+        .library(name: "History", targets: ["History"]),
+        .library(name: "TemporalAPI", targets: ["TemporalAPI"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),

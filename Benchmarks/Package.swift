@@ -19,6 +19,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     dependencies: [
         .package(path: "../"),
+        .package(url: "https://github.com/apple/swift-protobuf", exact: "1.39.0"),
         .package(url: "https://github.com/ordo-one/package-benchmark", from: "1.38.1", traits: ["MallocInterposer"]),
     ],
     targets: [
@@ -49,6 +50,17 @@ let package = Package(
             name: "StoreProfile",
             dependencies: ["StoreWorkload"],
             path: "Benchmarks/StoreProfile"
+        ),
+        // The history engine over the store without gRPC: `.build/release/EngineProfile 2000`.
+        .executableTarget(
+            name: "EngineProfile",
+            dependencies: [
+                .product(name: "History", package: root),
+                .product(name: "Persistence", package: root),
+                .product(name: "TemporalAPI", package: root),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ],
+            path: "Benchmarks/EngineProfile"
         ),
         .executableTarget(
             name: "PersistenceBenchmarks",
