@@ -38,11 +38,17 @@ public enum BenchLimits {
 
     /// Concurrent RPCs per HTTP/2 connection; more concurrency opens more connections.
     public static let maxStreamsPerConnection = 90
-    /// RPCs sent on one connection before it is replaced (see `ClientPool` for why).
-    public static let maxRPCsPerConnection = 150
     /// HTTP/2 flow-control window and largest frame the generator's connections accept.
     public static let http2WindowBytes = 8 << 20
     public static let http2MaxFrameBytes = 1 << 20
+    /// Largest response message accepted (a bigger one fails its call with RESOURCE_EXHAUSTED).
+    public static let maxResponseBytes = 64 << 20
+    /// PING and SETTINGS frames a connection accepts in 30 s before it closes the connection
+    /// (swift-nio-http2's guard; its default, 200, is below what a grpc-go server sends under
+    /// load). The guard keeps one 8-byte timestamp per frame: at most 800 KB per connection.
+    public static let maxControlFramesPer30Seconds = 100_000
+    /// Largest response header block accepted (HTTP/2 SETTINGS_MAX_HEADER_LIST_SIZE).
+    public static let maxResponseHeaderBytes = 64 << 10
 
     // MARK: Retry pacing
 

@@ -26,44 +26,31 @@ public struct BenchRunner: Sendable {
             eagerActivities: configuration.eagerActivities,
             stats: stats
         )
-        let starterClients = try ClientPool(
+        let starterClients = ClientPool(
             target: configuration.target,
             connections: ClientPool.connections(forStreams: configuration.concurrency)
         )
-        let workflowClients = try ClientPool(
+        let workflowClients = ClientPool(
             target: configuration.target,
             // Sticky execution doubles the workflow pollers (one set per queue); an eager
             // activity's completion runs on its workflow poller's connection.
             connections: ClientPool.connections(forStreams: configuration.workflowPollers * (configuration.sticky ? 2 : 1))
         )
-        let activityClients = try ClientPool(
+        let activityClients = ClientPool(
             target: configuration.target,
             connections: ClientPool.connections(forStreams: configuration.activityPollers)
         )
-        let pools: [ClientPool]
-        if configuration.externalWorker {
-            pools = [starterClients]
-        } else {
-            pools = [starterClients, workflowClients] + (configuration.workload.usesActivities ? [activityClients] : [])
+        let report = await runPhases(
+            context: context,
+            runID: runID,
+            starter: Starter(clients: starterClients, context: context, runID: runID, concurrency: configuration.concurrency),
+            workflowClients: workflowClients,
+            activityClients: activityClients
+        )
+        for pool in [starterClients, workflowClients, activityClients] {
+            await pool.close()
         }
-
-        return try await withThrowingTaskGroup(of: Void.self) { connections in
-            for pool in pools {
-                connections.addTask { try await pool.runConnections() }
-            }
-            let report = await runPhases(
-                context: context,
-                runID: runID,
-                starter: Starter(clients: starterClients, context: context, runID: runID, concurrency: configuration.concurrency),
-                workflowClients: workflowClients,
-                activityClients: activityClients
-            )
-            for pool in pools {
-                pool.beginGracefulShutdown()
-            }
-            try await connections.waitForAll()
-            return report
-        }
+        return report
     }
 
     private func runPhases(

@@ -1,71 +1,27 @@
 import GRPCCore
-import GRPCNIOTransportHTTP2
+import NIOPosix
 import Synchronization
-import TemporalAPI
-
-typealias WorkflowServiceClient = Temporal_Api_Workflowservice_V1_WorkflowService.Client<HTTP2ClientTransport.Posix>
-typealias HTTP2Client = GRPCClient<HTTP2ClientTransport.Posix>
 
 /// Plaintext HTTP/2 connections to the target, spread so that no connection carries more than
-/// `BenchLimits.maxStreamsPerConnection` concurrent RPCs, and replaced after
-/// `BenchLimits.maxRPCsPerConnection` RPCs.
-///
-/// Why replace them: grpc-go servers (the real Temporal server) send a BDP-estimation PING for
-/// nearly every request they receive, and swift-nio-http2, under grpc-swift's client transport,
-/// closes a connection (GOAWAY ENHANCE_YOUR_CALM) after 200 PINGs in 30 s, a limit the transport
-/// does not let us raise. A connection that stops sending requests gets no more PINGs, so each
-/// connection is retired before it has sent 200 requests.
-///
-/// A retired connection is shut down only once every call that was handed it has returned. Shutting
-/// it down at once raced with the call handed out just before: its HTTP/2 stream might not be
-/// open yet, the transport then saw no open streams and closed the connection straight away, and
-/// that call failed with UNAVAILABLE "Stream unexpectedly closed".
+/// `BenchLimits.maxStreamsPerConnection` concurrent RPCs. A connection that stops taking calls
+/// (the server sent GOAWAY, it failed, it closed) is replaced on its next use; the one it
+/// replaces finishes or fails the calls it has and is closed with the pool.
 final class ClientPool: Sendable {
-    private struct Slot {
-        var client: HTTP2Client
-        var calls = 0
-    }
-
     private struct State {
-        var slots: [Slot]
-        /// Calls running per connection (every connection handed out, current or retired).
-        var inFlight: [ObjectIdentifier: Int] = [:]
-        /// Retired connections that still have calls running; shut down when the last returns.
-        var draining: [ObjectIdentifier: HTTP2Client] = [:]
+        var slots: [UnaryConnection]
+        /// Replaced connections that may still be open, closed by `close()`.
+        var retired: [UnaryConnection] = []
+        var closed = false
     }
 
     private let target: Target
-    private let maxCallsPerConnection: Int
     private let state: Mutex<State>
-    private let newClients: AsyncStream<HTTP2Client>
-    private let newClientsContinuation: AsyncStream<HTTP2Client>.Continuation
 
-    init(target: Target, connections: Int, maxCallsPerConnection: Int = BenchLimits.maxRPCsPerConnection) throws {
-        precondition(connections >= 1 && maxCallsPerConnection >= 1)
+    init(target: Target, connections: Int) {
+        precondition(connections >= 1)
         self.target = target
-        self.maxCallsPerConnection = maxCallsPerConnection
-        (newClients, newClientsContinuation) = AsyncStream.makeStream(of: HTTP2Client.self)
-        var slots: [Slot] = []
-        for _ in 0..<connections {
-            let client = try Self.makeClient(target: target)
-            newClientsContinuation.yield(client)
-            slots.append(Slot(client: client))
-        }
-        self.state = Mutex(State(slots: slots))
-    }
-
-    private static func makeClient(target: Target) throws -> HTTP2Client {
-        let transport = try HTTP2ClientTransport.Posix(
-            target: .dns(host: target.host, port: target.port),
-            transportSecurity: .plaintext,
-            config: .defaults { config in
-                // Large windows and frames, as the SDKs' HTTP/2 stacks use: a big history page
-                // is not throttled by flow control, and fewer WINDOW_UPDATEs are sent.
-                config.http2.targetWindowSize = BenchLimits.http2WindowBytes
-                config.http2.maxFrameSize = BenchLimits.http2MaxFrameBytes
-            }
-        )
-        return GRPCClient(transport: transport)
+        let group = MultiThreadedEventLoopGroup.singleton
+        state = Mutex(State(slots: (0..<connections).map { _ in UnaryConnection(target: target, group: group) }))
     }
 
     /// The number of connections needed so that `streams` concurrent RPCs fit.
@@ -73,74 +29,31 @@ final class ClientPool: Sendable {
         max(1, (streams + BenchLimits.maxStreamsPerConnection - 1) / BenchLimits.maxStreamsPerConnection)
     }
 
-    /// Runs one RPC of the `index`-th user (round robin over the connections) on its current
-    /// connection, which stays open at least until `body` returns.
-    func call<Result: Sendable>(
-        _ index: Int, _ body: (WorkflowServiceClient) async throws -> Result
-    ) async throws -> Result {
-        let (client, retired) = acquire(index)
-        retired?.beginGracefulShutdown()
-        defer { release(client)?.beginGracefulShutdown() }
-        return try await body(WorkflowServiceClient(wrapping: client))
+    /// Runs one RPC of the `index`-th user (round robin over the connections) on its connection.
+    func call<Result: Sendable>(_ index: Int, _ body: (WorkflowCalls) async throws -> Result) async throws -> Result {
+        try await body(WorkflowCalls(connection: connection(index)))
     }
 
-    /// The user's connection, counted as in use; and a connection to shut down now, if this
-    /// call retired one that had no calls running.
-    private func acquire(_ index: Int) -> (HTTP2Client, HTTP2Client?) {
-        state.withLock { state -> (HTTP2Client, HTTP2Client?) in
+    private func connection(_ index: Int) throws -> UnaryConnection {
+        try state.withLock { state in
+            guard !state.closed else { throw RPCError(code: .unavailable, message: "the load generator is stopping") }
             let slot = index % state.slots.count
-            var retired: HTTP2Client?
-            if state.slots[slot].calls >= maxCallsPerConnection, let fresh = try? Self.makeClient(target: target) {
-                let old = state.slots[slot].client
-                if state.inFlight[ObjectIdentifier(old), default: 0] > 0 {
-                    state.draining[ObjectIdentifier(old)] = old
-                } else {
-                    retired = old
-                }
-                state.slots[slot] = Slot(client: fresh)
-                newClientsContinuation.yield(fresh)
+            if !state.slots[slot].state.isUsable {
+                state.retired.removeAll { $0.state.isClosed }
+                state.retired.append(state.slots[slot])
+                state.slots[slot] = UnaryConnection(target: target, group: MultiThreadedEventLoopGroup.singleton)
             }
-            state.slots[slot].calls += 1
-            let client = state.slots[slot].client
-            state.inFlight[ObjectIdentifier(client), default: 0] += 1
-            return (client, retired)
+            return state.slots[slot]
         }
     }
 
-    /// Ends one call on `client`; returns it if it was retired and this was its last call.
-    private func release(_ client: HTTP2Client) -> HTTP2Client? {
-        state.withLock { state -> HTTP2Client? in
-            let id = ObjectIdentifier(client)
-            let left = state.inFlight[id, default: 1] - 1
-            if left > 0 {
-                state.inFlight[id] = left
-                return nil
-            }
-            state.inFlight[id] = nil
-            return state.draining.removeValue(forKey: id)
+    /// Closes every connection; calls still in flight fail with UNAVAILABLE.
+    func close() async {
+        let all = state.withLock { state in
+            state.closed = true
+            return state.slots + state.retired
         }
-    }
-
-    /// Runs every connection, including replacements, until `beginGracefulShutdown()` and until
-    /// their in-flight calls end. Call it in a task of its own.
-    func runConnections() async throws {
-        try await withThrowingDiscardingTaskGroup { group in
-            for await client in newClients {
-                group.addTask { try await client.runConnections() }
-            }
-        }
-    }
-
-    /// Shuts the current connections down (in-flight calls finish); retired ones still draining
-    /// shut down when their last call returns.
-    func beginGracefulShutdown() {
-        let clients = state.withLock { state in
-            newClientsContinuation.finish()
-            return state.slots.map(\.client)
-        }
-        for client in clients {
-            client.beginGracefulShutdown()
-        }
+        for connection in all { await connection.close() }
     }
 }
 
@@ -166,7 +79,7 @@ struct PooledClient: Sendable {
     let pool: ClientPool
     let index: Int
 
-    func call<Result: Sendable>(_ body: (WorkflowServiceClient) async throws -> Result) async throws -> Result {
+    func call<Result: Sendable>(_ body: (WorkflowCalls) async throws -> Result) async throws -> Result {
         try await pool.call(index, body)
     }
 }
