@@ -60,6 +60,11 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio-http2", from: "1.46.0"),
     ],
     targets: [
+        // zlib, for gzip-compressed requests (every Temporal SDK and the CLI send gzip).
+        .systemLibrary(
+            name: "CZlib",
+            providers: [.apt(["zlib1g-dev"])]
+        ),
         .systemLibrary(
             name: "CLZ4",
             pkgConfig: "liblz4",
@@ -137,7 +142,11 @@ let package = Package(
         .target(
             name: "Frontend",
             dependencies: [
-                "History", "Matching", "Persistence", "StorageEngine", "StorageIO", "TemporalAPI",
+                "History", "Matching", "Persistence", "StorageEngine", "StorageIO", "TemporalAPI", "CZlib",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP2", package: "swift-nio-http2"),
+                .product(name: "NIOHPACK", package: "swift-nio-http2"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
@@ -198,6 +207,19 @@ let package = Package(
             name: "ServerTests",
             dependencies: [
                 "History", "Matching", "Persistence", "TemporalAPI", "StorageTesting",
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ],
+            swiftSettings: upcoming
+        ),
+        .testTarget(
+            name: "FrontendTests",
+            dependencies: [
+                "Frontend", "TemporalAPI",
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOHTTP2", package: "swift-nio-http2"),
+                .product(name: "NIOHPACK", package: "swift-nio-http2"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ],
             swiftSettings: upcoming

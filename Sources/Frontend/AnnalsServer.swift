@@ -13,19 +13,22 @@ public final class AnnalsServer: Sendable {
     public let configuration: ServerConfiguration
     public let engine: HistoryEngine
     let persistence: StorePersistence
-    let grpc: GRPCServer<HTTP2ServerTransport.Posix>
-    let transport: HTTP2ServerTransport.Posix
+    let frontend: Frontend
     let log: ServerLog
 
+    /// The gRPC server in front of the handlers (`ServerConfiguration.transport`).
+    enum Frontend: Sendable {
+        case native(NativeGRPCServer, address: String)
+        case grpcSwift(GRPCServer<HTTP2ServerTransport.Posix>, HTTP2ServerTransport.Posix)
+    }
+
     private init(
-        configuration: ServerConfiguration, engine: HistoryEngine, persistence: StorePersistence, grpc: GRPCServer<HTTP2ServerTransport.Posix>,
-        transport: HTTP2ServerTransport.Posix, log: ServerLog
+        configuration: ServerConfiguration, engine: HistoryEngine, persistence: StorePersistence, frontend: Frontend, log: ServerLog
     ) {
-        self.transport = transport
         self.configuration = configuration
         self.engine = engine
         self.persistence = persistence
-        self.grpc = grpc
+        self.frontend = frontend
         self.log = log
     }
 
@@ -49,28 +52,39 @@ public final class AnnalsServer: Sendable {
             history.longPollExpiry = configuration.longPollExpiry
             history.historyLongPollExpiry = configuration.historyLongPollExpiry
             let engine = try await HistoryEngine.start(persistence: persistence, configuration: history, logger: { log(.info, $0) })
-            let transport = HTTP2ServerTransport.Posix(
-                address: .ipv4(host: configuration.host, port: configuration.port),
-                transportSecurity: .plaintext,
-                config: .defaults { config in
-                    // Every Temporal SDK sends gzip; replies may be uncompressed.
-                    config.compression = .init(enabledAlgorithms: CompressionAlgorithmSet([.gzip, .deflate]))
-                    // Go clients ping often (BDP pings) and workers hold long polls: be lenient.
-                    config.connection.keepalive.clientBehavior = .init(minPingIntervalWithoutCalls: .seconds(1), allowWithoutCalls: true)
-                    config.rpc.maxRequestPayloadSize = 64 << 20
-                    // Large HTTP/2 windows and frames (8 MiB, 1 MiB; the defaults are 64 KiB and
-                    // 16 KiB): fewer WINDOW_UPDATE frames and flushes per RPC, and a big history
-                    // page is not throttled by flow control. Measured: less server CPU per workflow.
-                    config.http2.targetWindowSize = 8 << 20
-                    config.http2.maxFrameSize = 1 << 20
-                })
-            let services: [any RegistrableRPCService] = [
-                WorkflowHandler(engine: engine, namespaces: namespaces, visibility: persistence, configuration: configuration),
-                OperatorHandler(namespaces: namespaces),
-                HealthHandler(),
-            ]
-            let grpc = GRPCServer(transport: transport, services: services)
-            return AnnalsServer(configuration: configuration, engine: engine, persistence: persistence, grpc: grpc, transport: transport, log: log)
+            let workflow = WorkflowHandler(engine: engine, namespaces: namespaces, visibility: persistence, configuration: configuration)
+            let operatorService = OperatorHandler(namespaces: namespaces)
+            let health = HealthHandler()
+            let frontend: Frontend
+            switch configuration.transport {
+            case .native:
+                let server = NativeGRPCServer(routes: workflow.unaryRoutes() + operatorService.unaryRoutes() + health.unaryRoutes())
+                do {
+                    frontend = .native(server, address: try await server.bind(host: configuration.host, port: configuration.port))
+                } catch {
+                    await engine.shutdown()
+                    throw error
+                }
+            case .grpcSwift:
+                let transport = HTTP2ServerTransport.Posix(
+                    address: .ipv4(host: configuration.host, port: configuration.port),
+                    transportSecurity: .plaintext,
+                    config: .defaults { config in
+                        // Every Temporal SDK sends gzip; replies may be uncompressed.
+                        config.compression = .init(enabledAlgorithms: CompressionAlgorithmSet([.gzip, .deflate]))
+                        // Go clients ping often (BDP pings) and workers hold long polls: be lenient.
+                        config.connection.keepalive.clientBehavior = .init(minPingIntervalWithoutCalls: .seconds(1), allowWithoutCalls: true)
+                        config.rpc.maxRequestPayloadSize = 64 << 20
+                        // Large HTTP/2 windows and frames (8 MiB, 1 MiB; the defaults are 64 KiB and
+                        // 16 KiB): fewer WINDOW_UPDATE frames and flushes per RPC, and a big history
+                        // page is not throttled by flow control. Measured: less server CPU per workflow.
+                        config.http2.targetWindowSize = 8 << 20
+                        config.http2.maxFrameSize = 1 << 20
+                    })
+                let services: [any RegistrableRPCService] = [workflow, operatorService, health]
+                frontend = .grpcSwift(GRPCServer(transport: transport, services: services), transport)
+            }
+            return AnnalsServer(configuration: configuration, engine: engine, persistence: persistence, frontend: frontend, log: log)
         } catch {
             await persistence.close()
             throw error
@@ -102,10 +116,16 @@ public final class AnnalsServer: Sendable {
 
     /// Serves until `shutdown()`. Calls `ready` with the bound address once listening.
     public func run(ready: @escaping @Sendable (String) -> Void = { _ in }) async throws {
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { try await self.grpc.serve() }
-            ready("\(try await transport.listeningAddress)")
-            try await group.next()
+        switch frontend {
+        case .native(let server, let address):
+            ready(address)
+            try await server.serve()
+        case .grpcSwift(let grpc, let transport):
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { try await grpc.serve() }
+                ready("\(try await transport.listeningAddress)")
+                try await group.next()
+            }
         }
         await engine.shutdown()
         await persistence.close()
@@ -115,6 +135,9 @@ public final class AnnalsServer: Sendable {
     public func shutdown() {
         engine.workflowMatcher.close()
         engine.activityMatcher.close()
-        grpc.beginGracefulShutdown()
+        switch frontend {
+        case .native(let server, _): server.beginGracefulShutdown()
+        case .grpcSwift(let grpc, _): grpc.beginGracefulShutdown()
+        }
     }
 }

@@ -26,3 +26,13 @@ struct HealthHandler: Grpc_Health_V1_Health.SimpleServiceProtocol {
         }
     }
 }
+
+extension HealthHandler {
+    /// Check, for `NativeGRPCServer` (which serves unary calls only: Watch, a server stream, is
+    /// answered UNIMPLEMENTED there; the grpc-swift transport serves it).
+    func unaryRoutes() -> [UnaryRoute] {
+        [UnaryRoute(Grpc_Health_V1_Health.Method.Check.descriptor) { request, context in
+            ServerResponse(message: try await self.check(request: request.message, context: context))
+        }]
+    }
+}

@@ -16,6 +16,16 @@ public struct ServerConfiguration: Sendable {
     public var defaultNamespace = "default"
     public var clusterID = ""
     public var logLevel: LogLevel = .info
+    /// Which gRPC server implementation serves the API.
+    public var transport: Transport = .native
+
+    public enum Transport: String, Sendable, CaseIterable {
+        /// `NativeGRPCServer`: unary calls straight from the HTTP/2 frames (the default).
+        case native
+        /// grpc-swift's server (`GRPCServer` over `HTTP2ServerTransport.Posix`), kept as a
+        /// fallback: it also serves the health service's streaming Watch.
+        case grpcSwift = "grpc-swift"
+    }
 
     public enum LogLevel: Int, Sendable, Comparable, CaseIterable {
         case debug, info, warning, error

@@ -37,10 +37,18 @@ struct ServerStartCommand: AsyncParsableCommand {
     @Option(name: .customLong("log-level"), help: "debug, info, warning or error.")
     var logLevel = "info"
 
+    @Option(
+        name: .customLong("grpc-transport"),
+        help: "native (unary calls straight from the HTTP/2 frames) or grpc-swift (grpc-swift's server; also serves the health Watch stream).")
+    var grpcTransport = "native"
+
     func validate() throws {
         guard (1...1024).contains(shards) else { throw ValidationError("--shards must be 1...1024, got \(shards)") }
         guard ServerConfiguration.LogLevel(name: logLevel) != nil else {
             throw ValidationError("--log-level must be debug, info, warning or error, got '\(logLevel)'")
+        }
+        guard ServerConfiguration.Transport(rawValue: grpcTransport) != nil else {
+            throw ValidationError("--grpc-transport must be native or grpc-swift, got '\(grpcTransport)'")
         }
         _ = try parsedAddress()
     }
@@ -57,6 +65,7 @@ struct ServerStartCommand: AsyncParsableCommand {
         let (host, port) = try parsedAddress()
         var configuration = ServerConfiguration(dataDirectory: dataDirectory, host: host, port: port, shardCount: shards)
         configuration.logLevel = ServerConfiguration.LogLevel(name: logLevel)!
+        configuration.transport = ServerConfiguration.Transport(rawValue: grpcTransport)!
         let server: AnnalsServer
         do {
             server = try await AnnalsServer.open(configuration)
