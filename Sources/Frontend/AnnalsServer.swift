@@ -63,7 +63,7 @@ public final class AnnalsServer: Sendable {
                     frontend = .native(server, address: try await server.bind(host: configuration.host, port: configuration.port))
                 } catch {
                     await engine.shutdown()
-                    throw error
+                    throw ListenError(address: "\(configuration.host):\(configuration.port)", underlying: error)
                 }
             case .grpcSwift:
                 let transport = HTTP2ServerTransport.Posix(
@@ -140,4 +140,11 @@ public final class AnnalsServer: Sendable {
         case .grpcSwift(let grpc, _): grpc.beginGracefulShutdown()
         }
     }
+}
+
+/// The server could not listen on its address (in use, not local, not a host).
+struct ListenError: Error, CustomStringConvertible {
+    let address: String
+    let underlying: any Error
+    var description: String { "cannot listen on \(address): \(underlying)" }
 }

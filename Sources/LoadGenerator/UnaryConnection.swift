@@ -71,9 +71,12 @@ final class UnaryConnection: Sendable {
         let callID = nextCallID.add(1, ordering: .relaxed).newValue
         let promise = channel.eventLoop.makePromise(of: [UInt8].self)
         return try await withTaskCancellationHandler {
+            // A closed channel fails the write without reaching the handler: fail the call too.
             channel.writeAndFlush(
-                UnaryCallCommand.start(UnaryCallRequest(callID: callID, path: path, message: request, timeout: timeout, promise: promise)),
-                promise: nil)
+                UnaryCallCommand.start(UnaryCallRequest(callID: callID, path: path, message: request, timeout: timeout, promise: promise))
+            ).whenFailure { error in
+                promise.fail(RPCError(code: .unavailable, message: "the connection is closed: \(error)"))
+            }
             return try await promise.futureResult.get()
         } onCancel: {
             // Completing a promise twice is a no-op, so this fails the call even if the cancel

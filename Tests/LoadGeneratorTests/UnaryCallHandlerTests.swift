@@ -52,16 +52,19 @@ struct UnaryCallHandlerTests {
         }
     }
 
+    /// The embedded loop runs callbacks synchronously, on this thread.
+    final class Box<T>: @unchecked Sendable { var value: T? }
+
     static func error(of future: EventLoopFuture<[UInt8]>) -> RPCError? {
-        var result: RPCError?
-        future.whenFailure { result = $0 as? RPCError }
-        return result
+        let result = Box<RPCError>()
+        future.whenFailure { result.value = $0 as? RPCError }
+        return result.value
     }
 
     static func value(of future: EventLoopFuture<[UInt8]>) -> [UInt8]? {
-        var result: [UInt8]?
-        future.whenSuccess { result = $0 }
-        return result
+        let result = Box<[UInt8]>()
+        future.whenSuccess { result.value = $0 }
+        return result.value
     }
 
     @Test func aCallSendsHeadersAndOneFramedMessageThenGetsTheResponse() throws {
