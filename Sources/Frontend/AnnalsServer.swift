@@ -66,23 +66,8 @@ public final class AnnalsServer: Sendable {
                     throw ListenError(address: "\(configuration.host):\(configuration.port)", underlying: error)
                 }
             case .grpcSwift:
-                let transport = HTTP2ServerTransport.Posix(
-                    address: .ipv4(host: configuration.host, port: configuration.port),
-                    transportSecurity: .plaintext,
-                    config: .defaults { config in
-                        // Every Temporal SDK sends gzip; replies may be uncompressed.
-                        config.compression = .init(enabledAlgorithms: CompressionAlgorithmSet([.gzip, .deflate]))
-                        // Go clients ping often (BDP pings) and workers hold long polls: be lenient.
-                        config.connection.keepalive.clientBehavior = .init(minPingIntervalWithoutCalls: .seconds(1), allowWithoutCalls: true)
-                        config.rpc.maxRequestPayloadSize = 64 << 20
-                        // Large HTTP/2 windows and frames (8 MiB, 1 MiB; the defaults are 64 KiB and
-                        // 16 KiB): fewer WINDOW_UPDATE frames and flushes per RPC, and a big history
-                        // page is not throttled by flow control. Measured: less server CPU per workflow.
-                        config.http2.targetWindowSize = 8 << 20
-                        config.http2.maxFrameSize = 1 << 20
-                    })
-                let services: [any RegistrableRPCService] = [workflow, operatorService, health]
-                frontend = .grpcSwift(GRPCServer(transport: transport, services: services), transport)
+                let transport = GRPCSwiftTransport.make(host: configuration.host, port: configuration.port)
+                frontend = .grpcSwift(GRPCServer(transport: transport, services: [workflow, operatorService, health]), transport)
             }
             return AnnalsServer(configuration: configuration, engine: engine, persistence: persistence, frontend: frontend, log: log)
         } catch {
