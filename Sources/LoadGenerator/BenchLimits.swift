@@ -45,7 +45,8 @@ public enum BenchLimits {
     public static let maxResponseBytes = 64 << 20
     /// PING and SETTINGS frames a connection accepts in 30 s before it closes the connection
     /// (swift-nio-http2's guard; its default, 200, is below what a grpc-go server sends under
-    /// load). The guard keeps one 8-byte timestamp per frame: at most 800 KB per connection.
+    /// load). The guard allocates one 8-byte timestamp per allowed frame up front: 800 KB per
+    /// connection (the generator opens a handful).
     public static let maxControlFramesPer30Seconds = 100_000
     /// Largest response header block accepted (HTTP/2 SETTINGS_MAX_HEADER_LIST_SIZE).
     public static let maxResponseHeaderBytes = 64 << 10
