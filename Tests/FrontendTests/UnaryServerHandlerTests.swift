@@ -48,12 +48,13 @@ struct UnaryServerHandlerTests {
         ]
     }
 
-    static func channel(gate: Gate = Gate(), maxRequestBytes: Int = 1 << 20) async throws -> NIOAsyncTestingChannel {
+    static func channel(gate: Gate = Gate(), maxRequestBytes: Int = 1 << 20, maxBuffered: Int = 1 << 30) async throws -> NIOAsyncTestingChannel {
         let channel = NIOAsyncTestingChannel()
         let table = Dictionary(uniqueKeysWithValues: routes(gate: gate).map { ($0.path, $0) })
         try await channel.testingEventLoop.executeInContext {
             try channel.pipeline.syncOperations.addHandler(
-                UnaryServerHandler(routes: table, limits: .init(maxRequestBytes: maxRequestBytes, windowBytes: 65_535)))
+                UnaryServerHandler(
+                    routes: table, limits: .init(maxRequestBytes: maxRequestBytes, windowBytes: 65_535, maxBufferedRequestBytes: maxBuffered)))
         }
         try await channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 7233))
         return channel
@@ -190,6 +191,24 @@ struct UnaryServerHandlerTests {
         let channel = try await Self.channel(maxRequestBytes: 10)
         try await Self.send(channel, path: Self.healthPath, message: [UInt8](repeating: 0, count: 11))
         #expect(Self.headers(try await Self.nextFrame(channel))?.0.first(name: "grpc-status") == String(RPCError.Code.resourceExhausted.rawValue))
+    }
+
+    @Test func unfinishedRequestsTogetherAreBoundedPerConnection() async throws {
+        let channel = try await Self.channel(maxBuffered: 100)
+        for stream: Int32 in [1, 3] {
+            try await channel.writeInbound(HTTP2Frame(streamID: HTTP2StreamID(stream), payload: .headers(.init(headers: Self.requestHeaders(Self.healthPath)))))
+        }
+        // 60 bytes on stream 1, not ended: held.
+        try await channel.writeInbound(HTTP2Frame(streamID: 1, payload: .data(.init(data: .byteBuffer(ByteBuffer(bytes: [UInt8](repeating: 0, count: 60)))))))
+        // 60 more on stream 3 would hold 120: refused.
+        try await channel.writeInbound(HTTP2Frame(streamID: 3, payload: .data(.init(data: .byteBuffer(ByteBuffer(bytes: [UInt8](repeating: 0, count: 60)))))))
+        let refused = try await Self.nextFrame(channel)
+        #expect(refused.streamID == 3)
+        #expect(Self.headers(refused)?.0.first(name: "grpc-status") == String(RPCError.Code.resourceExhausted.rawValue))
+        // Once stream 1 is reset its bytes are let go, and a new call fits again.
+        try await channel.writeInbound(HTTP2Frame(streamID: 1, payload: .rstStream(.cancel)))
+        try await Self.send(channel, stream: 5, path: Self.healthPath, message: Self.healthRequest)
+        #expect(Self.headers(try await Self.nextFrame(channel))?.0.first(name: ":status") == "200")
     }
 
     @Test func aBodyThatIsNotOneMessageIsRejected() async throws {

@@ -12,6 +12,10 @@ final class NativeGRPCServer: Sendable {
     struct Limits: Sendable {
         /// Largest request message accepted, after decompression (RESOURCE_EXHAUSTED beyond).
         var maxRequestBytes = 64 << 20
+        /// Request bytes one connection may hold for calls whose request has not ended, all its
+        /// streams together (flow-control credit is returned as data arrives, so this, not the
+        /// window, bounds the buffering). The call that would cross it gets RESOURCE_EXHAUSTED.
+        var maxBufferedRequestBytesPerConnection = 128 << 20
         /// HTTP/2 flow-control window per connection and per stream, and the largest frame.
         var windowBytes = 8 << 20
         var maxFrameBytes = 1 << 20
@@ -62,7 +66,11 @@ final class NativeGRPCServer: Sendable {
                     configuration.controlFrameRateLimit.maximumCount = limits.maxControlFramesPer30Seconds
                     try channel.pipeline.syncOperations.addHandler(NIOHTTP2Handler(mode: .server, connectionConfiguration: configuration))
                     try channel.pipeline.syncOperations.addHandler(
-                        UnaryServerHandler(routes: routes, limits: .init(maxRequestBytes: limits.maxRequestBytes, windowBytes: limits.windowBytes)))
+                        UnaryServerHandler(
+                            routes: routes,
+                            limits: .init(
+                                maxRequestBytes: limits.maxRequestBytes, windowBytes: limits.windowBytes,
+                                maxBufferedRequestBytes: limits.maxBufferedRequestBytesPerConnection)))
                     self?.track(channel)
                 }
             }

@@ -23,6 +23,8 @@ final class UnaryServerHandler: ChannelDuplexHandler {
     struct Limits {
         var maxRequestBytes: Int
         var windowBytes: Int
+        /// Request bytes held for calls whose request has not ended yet, all streams together.
+        var maxBufferedRequestBytes: Int
     }
 
     private struct Call {
@@ -42,6 +44,8 @@ final class UnaryServerHandler: ChannelDuplexHandler {
     /// Streams already answered (an early error) whose remaining frames are ignored.
     private var answered: Set<HTTP2StreamID> = []
     private var connectionUnacknowledged = 0
+    /// The bytes of every `Call.body` (bounded by `limits.maxBufferedRequestBytes`).
+    private var bufferedRequestBytes = 0
     private var highestStreamID = HTTP2StreamID(0)
     private var draining = false
     private var remotePeer = "unknown"
@@ -140,14 +144,23 @@ final class UnaryServerHandler: ChannelDuplexHandler {
             if data.endStream { answered.remove(streamID) }
             return
         }
-        guard (call.body?.readableBytes ?? 0) + bytes.readableBytes <= limits.maxRequestBytes + 5 else {
+        let overLimit: RPCError?
+        if (call.body?.readableBytes ?? 0) + bytes.readableBytes > limits.maxRequestBytes + 5 {
+            overLimit = RPCError(code: .resourceExhausted, message: "the request is over the server's limit of \(limits.maxRequestBytes) bytes")
+        } else if bufferedRequestBytes + bytes.readableBytes > limits.maxBufferedRequestBytes {
+            overLimit = RPCError(
+                code: .resourceExhausted,
+                message: "the connection's unfinished requests are over the server's limit of \(limits.maxBufferedRequestBytes) bytes")
+        } else {
+            overLimit = nil
+        }
+        if let overLimit {
             calls[streamID] = nil
             end(call)
-            reject(
-                streamID, RPCError(code: .resourceExhausted, message: "the request is over the server's limit of \(limits.maxRequestBytes) bytes"),
-                endStream: data.endStream, context: context)
+            reject(streamID, overLimit, endStream: data.endStream, context: context)
             return
         }
+        bufferedRequestBytes += bytes.readableBytes
         if call.body == nil { call.body = bytes } else { call.body!.writeBuffer(&bytes) }
         call.unacknowledgedBytes += flowControlled
         if call.unacknowledgedBytes >= limits.windowBytes / 2 && !data.endStream {
@@ -171,6 +184,7 @@ final class UnaryServerHandler: ChannelDuplexHandler {
             reject(streamID, error, endStream: true, context: context)
             return
         }
+        bufferedRequestBytes -= call.body?.readableBytes ?? 0
         call.body = nil
         let route = call.route
         let serverContext = ServerContext(
@@ -262,9 +276,11 @@ final class UnaryServerHandler: ChannelDuplexHandler {
         context.writeAndFlush(wrapOutboundOut(HTTP2Frame(streamID: streamID, payload: .headers(.init(headers: headers, endStream: true)))), promise: nil)
     }
 
+    /// Lets go of a call that will not be answered normally (its task, deadline and buffered request).
     private func end(_ call: Call) {
         call.task?.cancel()
         call.deadline?.cancel()
+        bufferedRequestBytes -= call.body?.readableBytes ?? 0
     }
 
     // MARK: - Connection
@@ -301,6 +317,7 @@ final class UnaryServerHandler: ChannelDuplexHandler {
         for call in calls.values { end(call) }
         calls = [:]
         answered = []
+        bufferedRequestBytes = 0
         context.fireChannelInactive()
     }
 
