@@ -239,6 +239,26 @@ struct UnaryServerHandlerTests {
         #expect(gate.cancelled.withLock { $0 })
     }
 
+    @Test func drainingCancelsCallsStillRunningAfterTheGracePeriod() async throws {
+        let gate = Gate()
+        let channel = try await Self.channel(gate: gate)
+        try await Self.send(channel, path: "/test.Slow/Wait", message: [])
+        for _ in 0..<500 where !gate.entered.withLock({ $0 }) { try await Task.sleep(for: .milliseconds(10)) }
+        try await channel.triggerUserOutboundEvent(DrainConnection())
+        guard case .goAway = try await Self.nextFrame(channel).payload else {
+            Issue.record("expected GOAWAY")
+            return
+        }
+        await channel.testingEventLoop.advanceTime(by: .milliseconds(1_999))
+        #expect(!gate.cancelled.withLock { $0 }, "cancelled before the grace period ended")
+        await channel.testingEventLoop.advanceTime(by: .milliseconds(1))
+        for _ in 0..<500 where !gate.cancelled.withLock({ $0 }) { try await Task.sleep(for: .milliseconds(10)) }
+        #expect(gate.cancelled.withLock { $0 })
+        // The cancelled call still answers, and then the connection closes.
+        #expect(Self.headers(try await Self.nextFrame(channel))?.1 == true)
+        try await channel.closeFuture.get()
+    }
+
     @Test func flowControlCreditIsReturnedForTheConnectionAndTheStream() async throws {
         let channel = try await Self.channel()
         // The connection window is raised on connect: nothing to raise at 65,535 bytes.

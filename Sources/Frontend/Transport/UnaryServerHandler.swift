@@ -25,6 +25,9 @@ final class UnaryServerHandler: ChannelDuplexHandler {
         var windowBytes: Int
         /// Request bytes held for calls whose request has not ended yet, all streams together.
         var maxBufferedRequestBytes: Int
+        /// After GOAWAY, how long calls may run before their tasks are cancelled (long polls
+        /// then answer at once, as when the client leaves).
+        var drainGrace: TimeAmount = .seconds(2)
     }
 
     private struct Call {
@@ -305,6 +308,12 @@ final class UnaryServerHandler: ChannelDuplexHandler {
         context.writeAndFlush(
             wrapOutboundOut(HTTP2Frame(streamID: .rootStream, payload: .goAway(lastStreamID: highestStreamID, errorCode: .noError, opaqueData: nil))),
             promise: nil)
+        let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
+        context.eventLoop.scheduleTask(in: limits.drainGrace) {
+            // Calls still running (a history long poll waits up to 20 s) are told to finish;
+            // each still answers, and the connection closes after the last.
+            for call in bound.value.calls.values { call.task?.cancel() }
+        }
         closeIfDrained(context: context)
     }
 
