@@ -7,7 +7,7 @@ It reads the method namespaces grpc-swift-protobuf generated for WorkflowService
 OperatorService (Sources/TemporalAPI/Generated/*_service.grpc.swift) and emits, for each
 service's `ServiceProtocol`, a `unaryRoutes()` listing every method: a closure that decodes the
 request, calls the protocol's method and encodes the response. `NativeGRPCServer` serves these
-routes; `UnaryRoutesTests` checks that the table names exactly the generated descriptors.
+routes; `theRouteTablesNameEveryGeneratedMethod` (in `UnaryServerHandlerTests`) checks that the table names exactly the generated descriptors.
 """
 import os
 import re

@@ -2,75 +2,58 @@ import GRPCCore
 import SwiftProtobuf
 import TemporalAPI
 
-/// The WorkflowService RPCs the load generator makes, over one `UnaryConnection`.
+typealias WorkflowMethods = Temporal_Api_Workflowservice_V1_WorkflowService.Method
+
+/// The WorkflowService RPCs the load generator makes, over one `UnaryConnection`. Paths and types
+/// come from the generated method descriptors.
 struct WorkflowCalls: Sendable {
     let connection: UnaryConnection
 
-    private static let service = "/temporal.api.workflowservice.v1.WorkflowService/"
-
     private func call<Request: Message, Response: Message>(
-        _ method: String, _ request: Request, options: CallOptions, as: Response.Type = Response.self
+        _ method: MethodDescriptor, _ request: Request, options: CallOptions
     ) async throws -> Response {
         let bytes: [UInt8] = try request.serializedBytes()
-        let response = try await connection.call(path: Self.service + method, request: bytes, timeout: options.timeout)
+        let response = try await connection.call(path: "/" + method.fullyQualifiedMethod, request: bytes, timeout: options.timeout)
         do {
             return try Response(serializedBytes: response)
         } catch {
-            throw RPCError(code: .internalError, message: "the \(method) response does not decode: \(error)")
+            throw RPCError(code: .internalError, message: "the \(method.method) response does not decode: \(error)")
         }
     }
 
-    func startWorkflowExecution(
-        _ request: Temporal_Api_Workflowservice_V1_StartWorkflowExecutionRequest, options: CallOptions
-    ) async throws -> Temporal_Api_Workflowservice_V1_StartWorkflowExecutionResponse {
-        try await call("StartWorkflowExecution", request, options: options)
+    func startWorkflowExecution(_ request: WorkflowMethods.StartWorkflowExecution.Input, options: CallOptions) async throws -> WorkflowMethods.StartWorkflowExecution.Output {
+        try await call(WorkflowMethods.StartWorkflowExecution.descriptor, request, options: options)
     }
 
-    func pollWorkflowTaskQueue(
-        _ request: Temporal_Api_Workflowservice_V1_PollWorkflowTaskQueueRequest, options: CallOptions
-    ) async throws -> Temporal_Api_Workflowservice_V1_PollWorkflowTaskQueueResponse {
-        try await call("PollWorkflowTaskQueue", request, options: options)
+    func pollWorkflowTaskQueue(_ request: WorkflowMethods.PollWorkflowTaskQueue.Input, options: CallOptions) async throws -> WorkflowMethods.PollWorkflowTaskQueue.Output {
+        try await call(WorkflowMethods.PollWorkflowTaskQueue.descriptor, request, options: options)
     }
 
-    func respondWorkflowTaskCompleted(
-        _ request: Temporal_Api_Workflowservice_V1_RespondWorkflowTaskCompletedRequest, options: CallOptions
-    ) async throws -> Temporal_Api_Workflowservice_V1_RespondWorkflowTaskCompletedResponse {
-        try await call("RespondWorkflowTaskCompleted", request, options: options)
+    func respondWorkflowTaskCompleted(_ request: WorkflowMethods.RespondWorkflowTaskCompleted.Input, options: CallOptions) async throws -> WorkflowMethods.RespondWorkflowTaskCompleted.Output {
+        try await call(WorkflowMethods.RespondWorkflowTaskCompleted.descriptor, request, options: options)
     }
 
-    func pollActivityTaskQueue(
-        _ request: Temporal_Api_Workflowservice_V1_PollActivityTaskQueueRequest, options: CallOptions
-    ) async throws -> Temporal_Api_Workflowservice_V1_PollActivityTaskQueueResponse {
-        try await call("PollActivityTaskQueue", request, options: options)
+    func pollActivityTaskQueue(_ request: WorkflowMethods.PollActivityTaskQueue.Input, options: CallOptions) async throws -> WorkflowMethods.PollActivityTaskQueue.Output {
+        try await call(WorkflowMethods.PollActivityTaskQueue.descriptor, request, options: options)
     }
 
-    func respondActivityTaskCompleted(
-        _ request: Temporal_Api_Workflowservice_V1_RespondActivityTaskCompletedRequest, options: CallOptions
-    ) async throws -> Temporal_Api_Workflowservice_V1_RespondActivityTaskCompletedResponse {
-        try await call("RespondActivityTaskCompleted", request, options: options)
+    func respondActivityTaskCompleted(_ request: WorkflowMethods.RespondActivityTaskCompleted.Input, options: CallOptions) async throws -> WorkflowMethods.RespondActivityTaskCompleted.Output {
+        try await call(WorkflowMethods.RespondActivityTaskCompleted.descriptor, request, options: options)
     }
 
-    func respondActivityTaskFailed(
-        _ request: Temporal_Api_Workflowservice_V1_RespondActivityTaskFailedRequest, options: CallOptions
-    ) async throws -> Temporal_Api_Workflowservice_V1_RespondActivityTaskFailedResponse {
-        try await call("RespondActivityTaskFailed", request, options: options)
+    func respondActivityTaskFailed(_ request: WorkflowMethods.RespondActivityTaskFailed.Input, options: CallOptions) async throws -> WorkflowMethods.RespondActivityTaskFailed.Output {
+        try await call(WorkflowMethods.RespondActivityTaskFailed.descriptor, request, options: options)
     }
 
-    func getWorkflowExecutionHistory(
-        _ request: Temporal_Api_Workflowservice_V1_GetWorkflowExecutionHistoryRequest, options: CallOptions
-    ) async throws -> Temporal_Api_Workflowservice_V1_GetWorkflowExecutionHistoryResponse {
-        try await call("GetWorkflowExecutionHistory", request, options: options)
+    func getWorkflowExecutionHistory(_ request: WorkflowMethods.GetWorkflowExecutionHistory.Input, options: CallOptions) async throws -> WorkflowMethods.GetWorkflowExecutionHistory.Output {
+        try await call(WorkflowMethods.GetWorkflowExecutionHistory.descriptor, request, options: options)
     }
 
-    func signalWorkflowExecution(
-        _ request: Temporal_Api_Workflowservice_V1_SignalWorkflowExecutionRequest, options: CallOptions
-    ) async throws -> Temporal_Api_Workflowservice_V1_SignalWorkflowExecutionResponse {
-        try await call("SignalWorkflowExecution", request, options: options)
+    func signalWorkflowExecution(_ request: WorkflowMethods.SignalWorkflowExecution.Input, options: CallOptions) async throws -> WorkflowMethods.SignalWorkflowExecution.Output {
+        try await call(WorkflowMethods.SignalWorkflowExecution.descriptor, request, options: options)
     }
 
-    func terminateWorkflowExecution(
-        _ request: Temporal_Api_Workflowservice_V1_TerminateWorkflowExecutionRequest, options: CallOptions
-    ) async throws -> Temporal_Api_Workflowservice_V1_TerminateWorkflowExecutionResponse {
-        try await call("TerminateWorkflowExecution", request, options: options)
+    func terminateWorkflowExecution(_ request: WorkflowMethods.TerminateWorkflowExecution.Input, options: CallOptions) async throws -> WorkflowMethods.TerminateWorkflowExecution.Output {
+        try await call(WorkflowMethods.TerminateWorkflowExecution.descriptor, request, options: options)
     }
 }

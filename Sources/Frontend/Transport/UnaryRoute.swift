@@ -25,5 +25,5 @@ struct UnaryRoute: Sendable {
     }
 
     /// `/package.Service/Method`, as HTTP/2 `:path` carries it.
-    var path: String { "/\(descriptor.service.fullyQualifiedService)/\(descriptor.method)" }
+    var path: String { "/" + descriptor.fullyQualifiedMethod }
 }
