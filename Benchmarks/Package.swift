@@ -14,6 +14,10 @@ import PackageDescription
 // cloned; derive it instead of hard-coding "annals".
 let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().lastPathComponent
 
+// Every executable here runs with the allocator the annals executable links (jemalloc), so the
+// store is measured as the server runs it; the anchors in the same process get it too.
+let allocator: [LinkerSetting] = [.linkedLibrary("jemalloc", .when(platforms: [.linux]))]
+
 let package = Package(
     name: "annals-benchmarks",
     platforms: [.macOS(.v15)],
@@ -35,6 +39,7 @@ let package = Package(
                 .product(name: "StorageTesting", package: root),
             ],
             path: "Benchmarks/StoreBenchmarks",
+            linkerSettings: allocator,
             plugins: [.plugin(name: "BenchmarkPlugin", package: "package-benchmark")]
         ),
         .target(
@@ -49,7 +54,8 @@ let package = Package(
         .executableTarget(
             name: "StoreProfile",
             dependencies: ["StoreWorkload"],
-            path: "Benchmarks/StoreProfile"
+            path: "Benchmarks/StoreProfile",
+            linkerSettings: allocator
         ),
         // The history engine over the store without gRPC: `.build/release/EngineProfile 2000`.
         .executableTarget(
@@ -60,7 +66,8 @@ let package = Package(
                 .product(name: "TemporalAPI", package: root),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ],
-            path: "Benchmarks/EngineProfile"
+            path: "Benchmarks/EngineProfile",
+            linkerSettings: allocator
         ),
         .executableTarget(
             name: "PersistenceBenchmarks",
@@ -70,6 +77,7 @@ let package = Package(
                 .product(name: "StorageEngine", package: root),
             ],
             path: "Benchmarks/PersistenceBenchmarks",
+            linkerSettings: allocator,
             plugins: [.plugin(name: "BenchmarkPlugin", package: "package-benchmark")]
         ),
         .executableTarget(
@@ -80,6 +88,7 @@ let package = Package(
                 .product(name: "StorageTesting", package: root),
             ],
             path: "Benchmarks/LogBenchmarks",
+            linkerSettings: allocator,
             plugins: [.plugin(name: "BenchmarkPlugin", package: "package-benchmark")]
         ),
     ]

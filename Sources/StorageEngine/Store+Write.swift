@@ -107,7 +107,7 @@ extension Store {
         // The index entries are made here, on the caller's thread, with their LSN filled in on
         // completion: the completion thread, one for the whole store, only sets it. The writes
         // (and their rows' dictionaries) are then released here too, not there.
-        let entries = Store.entries(writes, lsn: 0)
+        let entries = Store.entries(writes)
         try log.enqueue(record) { [self] result in complete(entries, recordBytes: recordBytes, result, continuation) }
         for write in writes {
             Store.notePending(write.encodedRow, at: RowAddress(PartitionID(table: write.table, key: write.partition), write.clustering), in: &overlay)
@@ -186,13 +186,11 @@ extension Store {
     /// Runs on the log's completion thread once the batch is durable (or failed). Durable batches wait
     /// for the end of their group (`applyDurableGroup`), so the lock is taken once per group.
     private func complete(
-        _ entries: [(PartitionID, [UInt8], IndexEntry)], recordBytes: Int, _ result: Result<LogPosition, any Error>,
+        _ entries: [Memtable.Write], recordBytes: Int, _ result: Result<LogPosition, any Error>,
         _ continuation: CheckedContinuation<CASOutcome, any Error>
     ) {
         switch result {
         case .success(let position):
-            var entries = entries
-            for index in entries.indices { entries[index].2.lsn = position.lsn }
             durableGroup.append(DurableBatch(recordBytes: recordBytes, entries: entries, lsn: position.lsn, continuation: continuation))
         case .failure(let error):
             applyDurableGroup()
@@ -232,8 +230,8 @@ extension Store {
         // them either way.
         overlay.withLock { overlay in
             for batch in group {
-                for (id, clustering, _) in batch.entries {
-                    guard let index = overlay.index(forKey: RowAddress(id, clustering)) else { continue }
+                for entry in batch.entries {
+                    guard let index = overlay.index(forKey: RowAddress(entry.partition, entry.clustering)) else { continue }
                     if overlay.values[index].references > 1 {
                         overlay.values[index].references -= 1
                     } else {
@@ -358,8 +356,9 @@ extension Store {
             guard tableBytes > 0, tableBytes <= StoreLimits.maxTableNameBytes else {
                 throw StorageError(.invalidArgument, "table name must be 1...\(StoreLimits.maxTableNameBytes) bytes")
             }
-            for key in [mutation.partition, mutation.clustering] where key.bytes.count > StoreLimits.maxKeyBytes {
-                throw StorageError(.limitExceeded, "key of \(key.bytes.count) bytes exceeds the limit of \(StoreLimits.maxKeyBytes) bytes")
+            let longestKey = max(mutation.partition.bytes.count, mutation.clustering.bytes.count)
+            if longestKey > StoreLimits.maxKeyBytes {
+                throw StorageError(.limitExceeded, "key of \(longestKey) bytes exceeds the limit of \(StoreLimits.maxKeyBytes) bytes")
             }
             if case .put(let row) = mutation.operation, row.byteCount > StoreLimits.maxRowBytes {
                 throw StorageError(.limitExceeded, "row of \(row.byteCount) bytes exceeds the limit of \(StoreLimits.maxRowBytes) bytes")

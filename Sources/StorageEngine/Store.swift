@@ -34,7 +34,7 @@ public final class Store: @unchecked Sendable {
 
     struct DurableBatch {
         var recordBytes: Int
-        var entries: [(PartitionID, [UInt8], IndexEntry)]
+        var entries: [Memtable.Write]
         var lsn: UInt64
         var continuation: CheckedContinuation<CASOutcome, any Error>
     }
@@ -174,7 +174,7 @@ public final class Store: @unchecked Sendable {
         try state.withLock { state in
             try log.scan(from: checkpoint + 1) { lsn, bytes in
                 let record = try BatchRecord.decode(Array(bytes), lsn: lsn)
-                Store.apply(Store.entries(record.writes, lsn: lsn), lsn: lsn, recordBytes: bytes.count, to: &state, options: options)
+                Store.apply(Store.entries(record.writes), lsn: lsn, recordBytes: bytes.count, to: &state, options: options)
                 return true
             }
             frozenCount.store(state.frozen.count)
@@ -199,21 +199,22 @@ public final class Store: @unchecked Sendable {
         }
     }
 
-    /// Index entries for durable writes (rows as encoded once for the log record).
-    static func entries(_ writes: [BatchRecord.Write], lsn: UInt64) -> [(PartitionID, [UInt8], IndexEntry)] {
+    /// Memtable writes for a batch's writes (rows as encoded once for the log record); the LSN
+    /// is the record's, given when they are applied.
+    static func entries(_ writes: [BatchRecord.Write]) -> [Memtable.Write] {
         writes.map { write in
-            let value: IndexValue = write.encodedRow.map { .inline($0) } ?? .tombstone
-            return (PartitionID(table: write.table, key: write.partition), write.clustering, IndexEntry(lsn: lsn, value: value))
+            Memtable.Write(
+                partition: PartitionID(table: write.table, key: write.partition), clustering: write.clustering,
+                value: write.encodedRow.map { .inline($0) } ?? .tombstone)
         }
     }
 
     /// Applies durable writes to the memtable (in LSN order), freezing it when full or when the
     /// log records behind it reach `maxLogBytesPerMemtable`.
     static func apply(
-        _ entries: [(PartitionID, [UInt8], IndexEntry)], lsn: UInt64, recordBytes: Int, to state: inout State, options: StoreOptions
+        _ entries: [Memtable.Write], lsn: UInt64, recordBytes: Int, to state: inout State, options: StoreOptions
     ) {
-        for (id, clustering, entry) in entries { state.memtable.set(id, clustering, entry) }
-        state.memtable.noteApplied(lsn)
+        state.memtable.apply(entries, lsn: lsn)
         state.memtableLogBytes += recordBytes
         if state.memtable.bytes >= options.memtableBytes || state.memtableLogBytes >= options.maxLogBytesPerMemtable {
             state.freezeMemtable()

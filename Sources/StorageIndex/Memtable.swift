@@ -32,23 +32,61 @@ public struct Memtable: Sendable {
         partitions[partition]?[clustering]
     }
 
+    /// One row's new version in a batch: its partition, clustering key and value.
+    public struct Write: Sendable {
+        public let partition: Partition
+        public let clustering: [UInt8]
+        public let value: IndexValue
+
+        public init(partition: Partition, clustering: [UInt8], value: IndexValue) {
+            self.partition = partition
+            self.clustering = clustering
+            self.value = value
+        }
+    }
+
     public mutating func set(_ partition: Partition, _ clustering: [UInt8], _ entry: IndexEntry) {
-        // Mutated in place (no copy of the partition's map), with one hash lookup.
-        func insert(_ map: inout SortedKeyMap<IndexEntry>) -> (previous: IndexEntry?, isNew: Bool) {
+        apply(partition, CollectionOfOne((clustering, entry.value)), lsn: entry.lsn)
+    }
+
+    /// Applies the writes of the record at `lsn`. A batch's writes come sorted by partition (the
+    /// order of a batch record), so each run of one partition costs one hash lookup.
+    public mutating func apply(_ writes: [Write], lsn: UInt64) {
+        var start = 0
+        while start < writes.count {
+            let partition = writes[start].partition
+            var end = start + 1
+            while end < writes.count && writes[end].partition == partition { end += 1 }
+            apply(partition, writes[start..<end].lazy.map { ($0.clustering, $0.value) }, lsn: lsn)
+            start = end
+        }
+        maxLSN = max(maxLSN, lsn)
+    }
+
+    /// Sets entries of one partition, all written at `lsn`. Mutates the partition's map in place
+    /// (no copy of it), with one hash lookup.
+    private mutating func apply(_ partition: Partition, _ rows: some Sequence<([UInt8], IndexValue)>, lsn: UInt64) {
+        func insert(_ map: inout SortedKeyMap<IndexEntry>) -> (replaced: Int, replacedBytes: Int, added: Int, addedBytes: Int, isNew: Bool) {
             let isNew = map.isEmpty
-            return (map.set(clustering, entry), isNew)
+            var result = (replaced: 0, replacedBytes: 0, added: 0, addedBytes: 0, isNew: isNew)
+            for (clustering, value) in rows {
+                let entry = IndexEntry(lsn: lsn, value: value)
+                if let previous = map.set(clustering, entry) {
+                    result.replaced += 1
+                    result.replacedBytes += previous.byteCount + clustering.count
+                }
+                result.added += 1
+                result.addedBytes += entry.byteCount + clustering.count
+            }
+            return result
         }
-        let (previous, isNewPartition) = insert(&partitions[partition, default: SortedKeyMap()])
-        if let previous {
-            bytes -= previous.byteCount + clustering.count
-            entries -= 1
-        }
-        if isNewPartition {
+        let change = insert(&partitions[partition, default: SortedKeyMap()])
+        if change.isNew {
             bytes += partition.table.utf8.count + partition.key.count + 64
         }
-        bytes += entry.byteCount + clustering.count
-        entries += 1
-        maxLSN = max(maxLSN, entry.lsn)
+        bytes += change.addedBytes - change.replacedBytes
+        entries += change.added - change.replaced
+        maxLSN = max(maxLSN, lsn)
     }
 
     /// Notes that every record up to `lsn` has been applied (records that wrote nothing count too).
