@@ -14,8 +14,10 @@ import PackageDescription
 // cloned; derive it instead of hard-coding "annals".
 let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().lastPathComponent
 
-// Every executable here runs with the allocator the annals executable links (jemalloc), so the
-// store is measured as the server runs it; the anchors in the same process get it too.
+// The plain profiling executables run with the allocator the annals executable links (jemalloc),
+// as the server runs. The package-benchmark executables cannot: its malloc interposer reads the
+// 8 bytes before every pointer it is given, which faults on jemalloc's page-aligned blocks
+// (seen with RocksDB's malloc_usable_size calls), so they keep glibc's malloc.
 let allocator: [LinkerSetting] = [.linkedLibrary("jemalloc", .when(platforms: [.linux]))]
 
 let package = Package(
@@ -39,7 +41,6 @@ let package = Package(
                 .product(name: "StorageTesting", package: root),
             ],
             path: "Benchmarks/StoreBenchmarks",
-            linkerSettings: allocator,
             plugins: [.plugin(name: "BenchmarkPlugin", package: "package-benchmark")]
         ),
         .target(
@@ -77,7 +78,6 @@ let package = Package(
                 .product(name: "StorageEngine", package: root),
             ],
             path: "Benchmarks/PersistenceBenchmarks",
-            linkerSettings: allocator,
             plugins: [.plugin(name: "BenchmarkPlugin", package: "package-benchmark")]
         ),
         .executableTarget(
@@ -88,7 +88,6 @@ let package = Package(
                 .product(name: "StorageTesting", package: root),
             ],
             path: "Benchmarks/LogBenchmarks",
-            linkerSettings: allocator,
             plugins: [.plugin(name: "BenchmarkPlugin", package: "package-benchmark")]
         ),
     ]

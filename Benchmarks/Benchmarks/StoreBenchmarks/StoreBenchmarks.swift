@@ -71,6 +71,12 @@ let benchmarks: @Sendable () -> Void = {
         record(benchmark, seconds, latencies)
     }
 
+    Benchmark("Workflow-task transaction: rocksdb (16 per write, 4 threads)") { benchmark in
+        let store = try await populatedRocksDB()
+        let (seconds, latencies) = try await driveBatched(store, rocksdbVersions, perWorkflow: 32)
+        record(benchmark, seconds, latencies)
+    }
+
     Benchmark("Workflow-task transaction: sqlite") { benchmark in
         let store = try await populatedSQLite()
         let (seconds, latencies) = try await drive(store, sqliteVersions, perWorkflow: 8, threads: 1)
