@@ -7,6 +7,9 @@ public struct SortedKeyMap<Value: Sendable>: Sendable {
     public static var chunkCapacity: Int { 128 }
 
     private var chunks: [[(key: [UInt8], value: Value)]] = []
+    /// Each chunk's last key: the first level of every search reads these (one array of keys)
+    /// rather than each chunk's storage and then its last entry.
+    private var fences: [[UInt8]] = []
     public private(set) var count = 0
 
     public init() {}
@@ -31,14 +34,17 @@ public struct SortedKeyMap<Value: Sendable>: Sendable {
         if isAfterLast(key) {
             if chunks[chunks.count - 1].count < Self.chunkCapacity {
                 chunks[chunks.count - 1].append((key, value))
+                fences[fences.count - 1] = key
             } else {
                 chunks.append([(key, value)])
+                fences.append(key)
             }
             count += 1
             return nil
         }
         guard let (c, i, found) = locate(key) else {
             chunks.append([(key, value)])
+            fences.append(key)
             count += 1
             return nil
         }
@@ -47,12 +53,15 @@ public struct SortedKeyMap<Value: Sendable>: Sendable {
             chunks[c][i].value = value
             return previous
         }
+        // Not after the last key, so `key` sorts before chunk c's last key: its fence stays.
         chunks[c].insert((key, value), at: i)
         count += 1
         if chunks[c].count > Self.chunkCapacity {
             let upper = Array(chunks[c][(Self.chunkCapacity / 2)...])
             chunks[c].removeLast(upper.count)
             chunks.insert(upper, at: c + 1)
+            fences.insert(upper[upper.count - 1].key, at: c + 1)
+            fences[c] = chunks[c][chunks[c].count - 1].key
         }
         return nil
     }
@@ -61,7 +70,12 @@ public struct SortedKeyMap<Value: Sendable>: Sendable {
         guard let (c, i, found) = locate(key), found else { return }
         chunks[c].remove(at: i)
         count -= 1
-        if chunks[c].isEmpty { chunks.remove(at: c) }
+        if chunks[c].isEmpty {
+            chunks.remove(at: c)
+            fences.remove(at: c)
+        } else if i == chunks[c].count {
+            fences[c] = chunks[c][i - 1].key
+        }
     }
 
     /// Visits entries with `lower <= key < upper` (nil bounds are open) in ascending order, or
@@ -183,9 +197,9 @@ public struct SortedKeyMap<Value: Sendable>: Sendable {
     /// Whether `key` sorts after every key of a non-empty map.
     private func isAfterLast(_ key: [UInt8]) -> Bool {
         key.withUnsafeBufferPointer { probe in
-            chunks.withUnsafeBufferPointer { chunks in
-                guard let last = chunks.last, let entry = last.last else { return false }
-                return compareBytes(entry.key, probe) < 0
+            fences.withUnsafeBufferPointer { fences in
+                guard let last = fences.last else { return false }
+                return compareBytes(last, probe) < 0
             }
         }
     }
@@ -196,17 +210,20 @@ public struct SortedKeyMap<Value: Sendable>: Sendable {
     /// directly copies each probed entry (a retain and release of its key per comparison).
     private func locate(_ key: [UInt8]) -> (Int, Int, Bool)? {
         key.withUnsafeBufferPointer { probe in
-            chunks.withUnsafeBufferPointer { chunks -> (Int, Int, Bool)? in
-                guard !chunks.isEmpty else { return nil }
+            let low = fences.withUnsafeBufferPointer { fences -> Int? in
+                guard !fences.isEmpty else { return nil }
                 // First chunk whose last key >= key (or the last chunk).
                 var low = 0
-                var high = chunks.count - 1
+                var high = fences.count - 1
                 while low < high {
                     let mid = (low + high) / 2
-                    let chunk = chunks.baseAddress! + mid
-                    if compareBytes(chunk.pointee[chunk.pointee.count - 1].key, probe) < 0 { low = mid + 1 } else { high = mid }
+                    if compareBytes((fences.baseAddress! + mid).pointee, probe) < 0 { low = mid + 1 } else { high = mid }
                 }
-                return chunks[low].withUnsafeBufferPointer { entries in
+                return low
+            }
+            guard let low else { return nil }
+            return chunks.withUnsafeBufferPointer { chunks -> (Int, Int, Bool)? in
+                (chunks.baseAddress! + low).pointee.withUnsafeBufferPointer { entries in
                     var a = 0
                     var b = entries.count
                     while a < b {
