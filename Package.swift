@@ -2,8 +2,7 @@
 //
 // Annals: a Temporal-compatible workflow server for one machine, on its own storage engine.
 // Module layering (a module depends only on modules above it in this list):
-//   CLZ4, CXXHash      system libraries (Debian liblz4-dev, libxxhash-dev); the annals
-//                      executable also links jemalloc (libjemalloc-dev) as its allocator
+//   CLZ4, CXXHash      system libraries (Debian liblz4-dev, libxxhash-dev)
 //   StorageIO          FileSystem / FileHandle protocols, POSIX implementation, directory lock
 //   StorageCodec       pure byte formats: integers, checksums, LZ4, log segment header and frame
 //   StorageLog         segmented append-only log with group commit and tail recovery
@@ -176,11 +175,7 @@ let package = Package(
                 "StorageIO", "StorageCodec", "StorageLog", "StorageIndex", "StorageEngine", "LoadGenerator", "Frontend",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
-            swiftSettings: upcoming,
-            // jemalloc (Debian libjemalloc-dev) replaces glibc's malloc in the whole process: the
-            // store allocates on callers' threads and frees on its own, which glibc's per-thread
-            // arenas handle slowly (docs/benchmarks.md, "Allocator").
-            linkerSettings: [.linkedLibrary("jemalloc", .when(platforms: [.linux]))]
+            swiftSettings: upcoming
         ),
         .testTarget(
             name: "StorageCodecTests",

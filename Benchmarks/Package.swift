@@ -14,12 +14,6 @@ import PackageDescription
 // cloned; derive it instead of hard-coding "annals".
 let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().lastPathComponent
 
-// The plain profiling executables run with the allocator the annals executable links (jemalloc),
-// as the server runs. The package-benchmark executables cannot: its malloc interposer reads the
-// 8 bytes before every pointer it is given, which faults on jemalloc's page-aligned blocks
-// (seen with RocksDB's malloc_usable_size calls), so they keep glibc's malloc.
-let allocator: [LinkerSetting] = [.linkedLibrary("jemalloc", .when(platforms: [.linux]))]
-
 let package = Package(
     name: "annals-benchmarks",
     platforms: [.macOS(.v15)],
@@ -55,8 +49,7 @@ let package = Package(
         .executableTarget(
             name: "StoreProfile",
             dependencies: ["StoreWorkload"],
-            path: "Benchmarks/StoreProfile",
-            linkerSettings: allocator
+            path: "Benchmarks/StoreProfile"
         ),
         // The history engine over the store without gRPC: `.build/release/EngineProfile 2000`.
         .executableTarget(
@@ -67,8 +60,7 @@ let package = Package(
                 .product(name: "TemporalAPI", package: root),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ],
-            path: "Benchmarks/EngineProfile",
-            linkerSettings: allocator
+            path: "Benchmarks/EngineProfile"
         ),
         .executableTarget(
             name: "PersistenceBenchmarks",
