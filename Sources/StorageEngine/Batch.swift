@@ -60,7 +60,7 @@ public enum Condition: Sendable, Equatable {
         case .rowPresent: return row != nil
         case .columnEquals(_, let column, let value):
             guard let row else { return value == nil }
-            return try Row.column(column, inEncoded: row, subject: .text("the row of a condition")) == value
+            return try Row.column(column, inEncoded: row, equals: value, subject: .text("the row of a condition"))
         }
     }
 }

@@ -51,11 +51,26 @@ public struct Row: Equatable, Sendable, CustomStringConvertible {
     /// place: conditions and `readColumn` use it without building the row's dictionary. Errors
     /// name the offset of the defect, as `decode` does.
     static func column(_ name: String, inEncoded bytes: [UInt8], subject: ByteSubject) throws -> [UInt8]? {
+        try columnBytes(name, inEncoded: bytes, subject: subject).map { Array($0) }
+    }
+
+    /// Whether the encoded row's column `name` holds exactly `value` (nil: the column is absent),
+    /// compared in place.
+    static func column(_ name: String, inEncoded bytes: [UInt8], equals value: [UInt8]?, subject: ByteSubject) throws -> Bool {
+        let found = try columnBytes(name, inEncoded: bytes, subject: subject)
+        switch (found, value) {
+        case (nil, nil): return true
+        case (let found?, let value?): return found.elementsEqual(value)
+        default: return false
+        }
+    }
+
+    private static func columnBytes(_ name: String, inEncoded bytes: [UInt8], subject: ByteSubject) throws -> ArraySlice<UInt8>? {
         var reader = ByteReader(bytes, subject: subject)
         for _ in 0..<(try reader.u32()) {
             let nameBytes = try reader.slice(Int(try reader.u16()))
             let value = try reader.slice(Int(try reader.u32()))
-            if nameBytes.withUnsafeBufferPointer({ $0.elementsEqual(name.utf8) }) { return Array(value) }
+            if nameBytes.withUnsafeBufferPointer({ $0.elementsEqual(name.utf8) }) { return value }
         }
         return nil
     }

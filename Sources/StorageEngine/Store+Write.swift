@@ -75,15 +75,16 @@ extension Store {
         _ id: PartitionID, _ conditions: [Condition], overlay: [RowAddress: Pending], in state: State
     ) throws -> [ConditionedRow]? {
         var holds = true
-        var current: [(clustering: Key, encoded: [UInt8]?)] = []
-        for condition in conditions {
+        for condition in conditions where holds {
             let row = try Store.latestEncodedRow(RowAddress(id, condition.clustering.bytes), overlay: overlay, in: state)
-            if try !condition.holds(forEncoded: row) { holds = false }
-            if !current.contains(where: { $0.clustering == condition.clustering }) {
-                current.append((condition.clustering, row))
-            }
+            holds = try condition.holds(forEncoded: row)
         }
         if holds { return nil }
+        // Not applied (the uncommon case): read each conditioned row again for the answer.
+        var current: [(clustering: Key, encoded: [UInt8]?)] = []
+        for condition in conditions where !current.contains(where: { $0.clustering == condition.clustering }) {
+            current.append((condition.clustering, try Store.latestEncodedRow(RowAddress(id, condition.clustering.bytes), overlay: overlay, in: state)))
+        }
         return try current.map { clustering, encoded in
             ConditionedRow(clustering: clustering, row: try encoded.map { try Row(encoded: $0, what: "the row of a condition") })
         }
