@@ -105,9 +105,9 @@ extension Store {
         _ continuation: CheckedContinuation<CASOutcome, any Error>
     ) throws {
         let recordBytes = record.count
-        // The index entries are made here, on the caller's thread, with their LSN filled in on
-        // completion: the completion thread, one for the whole store, only sets it. The writes
-        // (and their rows' dictionaries) are then released here too, not there.
+        // The memtable writes are made here, on the caller's thread; the completion thread, one
+        // for the whole store, only applies them at the record's LSN. The batch's writes (and
+        // their rows' dictionaries) are then released here too, not there.
         let entries = Store.entries(writes)
         try log.enqueue(record) { [self] result in complete(entries, recordBytes: recordBytes, result, continuation) }
         for write in writes {

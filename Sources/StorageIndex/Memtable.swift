@@ -49,8 +49,9 @@ public struct Memtable: Sendable {
         apply(partition, CollectionOfOne((clustering, entry.value)), lsn: entry.lsn)
     }
 
-    /// Applies the writes of the record at `lsn`. A batch's writes come sorted by partition (the
-    /// order of a batch record), so each run of one partition costs one hash lookup.
+    /// Applies the writes of the record at `lsn` (a record that wrote nothing still advances
+    /// `maxLSN`). A batch's writes come sorted by partition (the order of a batch record), so
+    /// each run of one partition costs one hash lookup.
     public mutating func apply(_ writes: [Write], lsn: UInt64) {
         var start = 0
         while start < writes.count {
@@ -86,11 +87,6 @@ public struct Memtable: Sendable {
         }
         bytes += change.addedBytes - change.replacedBytes
         entries += change.added - change.replaced
-        maxLSN = max(maxLSN, lsn)
-    }
-
-    /// Notes that every record up to `lsn` has been applied (records that wrote nothing count too).
-    public mutating func noteApplied(_ lsn: UInt64) {
         maxLSN = max(maxLSN, lsn)
     }
 
