@@ -2,7 +2,6 @@ import StoreWorkload
 import Glibc
 import CRocksDB
 import Synchronization
-import Foundation
 
 /// RocksDB (librocksdb C API): WAL with sync on every write, a per-shard lock around the
 /// compare-and-set's read-check-write. Two settings: one transaction per write from 16 threads
@@ -112,34 +111,14 @@ final class RocksDBStore: BlockingStore, @unchecked Sendable {
 /// workflows' next transactions in one `WriteBatch` with one sync, `perWorkflow` times. Every
 /// transaction's latency is its batch's.
 func driveBatched(_ store: RocksDBStore, _ versions: Versions, perWorkflow: Int) async throws -> (Double, [Int]) {
-    let start = ContinuousClock.now
-    let snapshot = versions.next
-    let results = Mutex<([Int], String?)>(([], nil))
-    await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
-        let remaining = Mutex(Workload.shards)
-        for shard in 0..<Workload.shards {
-            Thread.detachNewThread {
-                let workflows = Array(stride(from: shard, to: Workload.workflows, by: Workload.shards))
-                var mine: [Int] = []
-                var failure: String? = nil
-                for step in 0..<perWorkflow {
-                    let t0 = ContinuousClock.now
-                    do {
-                        try store.transactions(shard: shard, workflows.map { ($0, snapshot[$0] + step) })
-                    } catch {
-                        failure = "\(error)"
-                        break
-                    }
-                    let latency = micros(ContinuousClock.now - t0)
-                    mine += Array(repeating: latency, count: workflows.count)
-                }
-                results.withLock { $0.0 += mine; if let failure { $0.1 = failure } }
-                if remaining.withLock({ $0 -= 1; return $0 }) == 0 { done.resume() }
-            }
+    try await driveThreads(Workload.shards, versions, perWorkflow: perWorkflow) { shard, snapshot in
+        let workflows = Array(stride(from: shard, to: Workload.workflows, by: Workload.shards))
+        var mine: [Int] = []
+        for step in 0..<perWorkflow {
+            let t0 = ContinuousClock.now
+            try store.transactions(shard: shard, workflows.map { ($0, snapshot[$0] + step) })
+            mine += Array(repeating: micros(ContinuousClock.now - t0), count: workflows.count)
         }
+        return mine
     }
-    let (latencies, failure) = results.withLock { $0 }
-    if let failure { throw BenchmarkFailure(description: failure) }
-    for workflow in 0..<Workload.workflows { versions.next[workflow] += perWorkflow }
-    return (seconds(ContinuousClock.now - start), latencies)
 }

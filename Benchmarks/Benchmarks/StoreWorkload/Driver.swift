@@ -34,6 +34,25 @@ public func drive(_ store: AnnalsStore, _ versions: Versions, perWorkflow: Int) 
 
 /// The same for a blocking store, from `threads` OS threads each owning workflows w ≡ t (mod threads).
 public func drive(_ store: any BlockingStore, _ versions: Versions, perWorkflow: Int, threads: Int) async throws -> (Double, [Int]) {
+    try await driveThreads(threads, versions, perWorkflow: perWorkflow) { t, snapshot in
+        var mine: [Int] = []
+        for step in 0..<perWorkflow {
+            for workflow in stride(from: t, to: Workload.workflows, by: threads) {
+                let t0 = ContinuousClock.now
+                try store.transaction(workflow: workflow, version: snapshot[workflow] + step)
+                mine.append(micros(ContinuousClock.now - t0))
+            }
+        }
+        return mine
+    }
+}
+
+/// Runs `lane(t, versionsBefore)` on `threads` OS threads (t = 0..<threads), each returning its
+/// transactions' latencies in microseconds; then advances every workflow by `perWorkflow`.
+/// Returns seconds and all latencies, or throws the first lane's failure.
+public func driveThreads(
+    _ threads: Int, _ versions: Versions, perWorkflow: Int, lane: @escaping @Sendable (Int, [Int]) throws -> [Int]
+) async throws -> (Double, [Int]) {
     let start = ContinuousClock.now
     let snapshot = versions.next
     let results = Mutex<([Int], String?)>(([], nil))
@@ -41,21 +60,12 @@ public func drive(_ store: any BlockingStore, _ versions: Versions, perWorkflow:
         let remaining = Mutex(threads)
         for t in 0..<threads {
             Thread.detachNewThread {
-                var mine: [Int] = []
-                var failure: String? = nil
-                outer: for step in 0..<perWorkflow {
-                    for workflow in stride(from: t, to: Workload.workflows, by: threads) {
-                        let t0 = ContinuousClock.now
-                        do {
-                            try store.transaction(workflow: workflow, version: snapshot[workflow] + step)
-                        } catch {
-                            failure = "\(error)"
-                            break outer
-                        }
-                        mine.append(micros(ContinuousClock.now - t0))
-                    }
+                do {
+                    let mine = try lane(t, snapshot)
+                    results.withLock { $0.0 += mine }
+                } catch {
+                    results.withLock { $0.1 = "\(error)" }
                 }
-                results.withLock { $0.0 += mine; if let failure { $0.1 = failure } }
                 if remaining.withLock({ $0 -= 1; return $0 }) == 0 { done.resume() }
             }
         }
