@@ -6,6 +6,9 @@ import StoreWorkload
 // ANNALS_NOSYNC=1 skips fdatasync (to see the CPU-bound ceiling; never a figure to report).
 // ANNALS_SEPARATE_HISTORY_APPEND=1 writes the history append as its own record first (two
 // records per transaction, Temporal's Cassandra pattern) instead of in the CAS's record.
+// It also prints the spread of its iterations' rates (the benchmark reports their median);
+// ANNALS_PRINT_ITERATIONS=1 prints each one, in order, in thousands; ANNALS_PER_WORKFLOW=N sets
+// an iteration's transactions per workflow (16; the benchmark runs 32).
 
 import Foundation
 
@@ -43,15 +46,24 @@ if mode == "reads" || mode == "scans" {
 }
 let deadline = ContinuousClock.now + .milliseconds(Int(seconds * 1000))
 var total = 0
+/// Transactions/s of each `drive` call (one iteration: `perWorkflow` transactions of all 64 workflows).
+var rates: [Double] = []
+let perWorkflow = Int(ProcessInfo.processInfo.environment["ANNALS_PER_WORKFLOW"] ?? "16") ?? 16
 let start = ContinuousClock.now
 while ContinuousClock.now < deadline {
-    let (_, latencies) = try await drive(store, versions, perWorkflow: 16)
+    let (iterationSeconds, latencies) = try await drive(store, versions, perWorkflow: perWorkflow)
     total += latencies.count
+    rates.append(Double(latencies.count) / iterationSeconds)
 }
 let elapsed = ContinuousClock.now - start
 let (s, atto) = elapsed.components
 print("transactions/s: \(Int(Double(total) / (Double(s) + Double(atto) / 1e18)))")
 let logStats = store.store.log.stats()
 let frames = logStats.segments.reduce(0) { $0 + $1.frames }
+if ProcessInfo.processInfo.environment["ANNALS_PRINT_ITERATIONS"] == "1" { print(rates.map { String(Int($0 / 1000)) }.joined(separator: " ")) }
+rates.sort()
+if !rates.isEmpty {
+    print("iterations (transactions/s) p0 p25 p50 p75 p100:", [0, 25, 50, 75, 100].map { Int(rates[min(rates.count - 1, rates.count * $0 / 100)]) })
+}
 print("records per group commit: \(Double(logStats.records) / Double(max(frames, 1)))")
 await store.close()
