@@ -12,21 +12,37 @@ import StoreWorkload
 
 import Foundation
 
-let seconds = Double(CommandLine.arguments.dropFirst().first ?? "10") ?? 10
+/// Exits with status 2 after naming what was wrong with the command line.
+func usageError(_ message: String) -> Never {
+    FileHandle.standardError.write(Data("StoreProfile: \(message)\n".utf8))
+    exit(2)
+}
+
+let runSecondsText = CommandLine.arguments.dropFirst().first ?? "10"
+guard let runSeconds = Double(runSecondsText), runSeconds > 0, runSeconds.isFinite else {
+    usageError("the run time must be a positive number of seconds, not \"\(runSecondsText)\"")
+}
+let perWorkflowText = ProcessInfo.processInfo.environment["ANNALS_PER_WORKFLOW"] ?? "16"
+guard let perWorkflow = Int(perWorkflowText), perWorkflow > 0 else {
+    usageError("ANNALS_PER_WORKFLOW must be a positive whole number, not \"\(perWorkflowText)\"")
+}
+let mode = CommandLine.arguments.dropFirst(2).first ?? "transactions"
+guard ["transactions", "reads", "scans"].contains(mode) else {
+    usageError("the second argument must be reads or scans (or absent, for transactions), not \"\(mode)\"")
+}
 let directory = (ProcessInfo.processInfo.environment["ANNALS_BENCH_DIR"] ?? "/tmp/annals-bench") + "/store-profile"
 try? FileManager.default.removeItem(atPath: directory)
 try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
 let store = try AnnalsStore(
     directory: directory, separateHistoryAppend: ProcessInfo.processInfo.environment["ANNALS_SEPARATE_HISTORY_APPEND"] == "1")
 let versions = Versions()
-let mode = CommandLine.arguments.dropFirst(2).first ?? "transactions"
 if mode == "reads" || mode == "scans" {
     let fill = ContinuousClock.now + .seconds(2)
     while ContinuousClock.now < fill { _ = try await drive(store, versions, perWorkflow: 16) }
     // Off the main actor: top-level code runs on it, and each call would hop away and back.
     let readStart = ContinuousClock.now
     let (reads, checksum) = try await Task.detached {
-        let readDeadline = ContinuousClock.now + .milliseconds(Int(seconds * 1000))
+        let readDeadline = ContinuousClock.now + .milliseconds(Int(runSeconds * 1000))
         var reads = 0
         var checksum = 0
         while ContinuousClock.now < readDeadline {
@@ -39,25 +55,21 @@ if mode == "reads" || mode == "scans" {
         }
         return (reads, checksum)
     }.value
-    let (rs, ra) = (ContinuousClock.now - readStart).components
-    print("\(mode)/s: \(Int(Double(reads) / (Double(rs) + Double(ra) / 1e18))) (checksum \(checksum))")
+    print("\(mode)/s: \(Int(Double(reads) / seconds(ContinuousClock.now - readStart))) (checksum \(checksum))")
     await store.close()
     exit(0)
 }
-let deadline = ContinuousClock.now + .milliseconds(Int(seconds * 1000))
+let deadline = ContinuousClock.now + .milliseconds(Int(runSeconds * 1000))
 var total = 0
 /// Transactions/s of each `drive` call (one iteration: `perWorkflow` transactions of all 64 workflows).
 var rates: [Double] = []
-let perWorkflow = Int(ProcessInfo.processInfo.environment["ANNALS_PER_WORKFLOW"] ?? "16") ?? 16
 let start = ContinuousClock.now
 while ContinuousClock.now < deadline {
     let (iterationSeconds, latencies) = try await drive(store, versions, perWorkflow: perWorkflow)
     total += latencies.count
     rates.append(Double(latencies.count) / iterationSeconds)
 }
-let elapsed = ContinuousClock.now - start
-let (s, atto) = elapsed.components
-print("transactions/s: \(Int(Double(total) / (Double(s) + Double(atto) / 1e18)))")
+print("transactions/s: \(Int(Double(total) / seconds(ContinuousClock.now - start)))")
 let logStats = store.store.log.stats()
 let frames = logStats.segments.reduce(0) { $0 + $1.frames }
 if ProcessInfo.processInfo.environment["ANNALS_PRINT_ITERATIONS"] == "1" { print(rates.map { String(Int($0 / 1000)) }.joined(separator: " ")) }
